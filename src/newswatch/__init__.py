@@ -1,0 +1,7 @@
+"""newswatch: a news-tracking monitor.
+
+It pulls RSS/Atom/JSON feeds, turns entries into clean articles, tags them against the topics of a
+briefing, stores them, and delivers digests as Markdown files and email.
+"""
+
+__version__ = "0.1.0.dev0"

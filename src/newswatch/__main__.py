@@ -1,0 +1,5 @@
+"""Allow ``python -m newswatch``."""
+
+from newswatch.cli import main
+
+main()

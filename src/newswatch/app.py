@@ -1,0 +1,142 @@
+"""The application core: one object that the CLI and the daemon drive.
+
+``make_monitor(config)`` wires configuration and storage together; every command and daemon job
+is one method call on the ``Monitor`` it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newswatch.config import Config
+from newswatch.model import FeedDeclaration, StatusReport, TopicDefinition
+from newswatch.storage import FeedSyncResult, Storage, open_storage
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeResult:
+    """What ``db upgrade`` did."""
+
+    before: str | None
+    after: str | None
+    database: str
+
+
+class Monitor:
+    """newswatch's core: configuration, storage and the operations on them."""
+
+    def __init__(self, config: Config, storage: Storage, *, clock: Clock = utc_now) -> None:
+        self.config = config
+        self.storage = storage
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The current time as the monitor sees it (injectable for tests)."""
+        return self._clock()
+
+    def close(self) -> None:
+        """Release the database."""
+        self.storage.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def sync_config(self) -> FeedSyncResult:
+        """Mirror the configured feeds and topics into the database."""
+        now = self.now()
+        result = self.storage.sync_feeds(feed_declarations(self.config), now)
+        self.storage.sync_topics(topic_definitions(self.config), now)
+        return result
+
+    def next_digest_times(self) -> dict[str, datetime | None]:
+        """When each digest channel's schedule fires next, in UTC."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        now = self.now()
+        result: dict[str, datetime | None] = {}
+        for name, digest in self.config.digests.items():
+            trigger = CronTrigger.from_crontab(digest.schedule, timezone=digest.zone)
+            when = trigger.get_next_fire_time(None, now.astimezone(digest.zone))
+            result[name] = when.astimezone(UTC) if when is not None else None
+        return result
+
+    def status(self) -> StatusReport:
+        """Feed health, articles per topic and the last digest of each channel."""
+        now = self.now()
+        return StatusReport(
+            feeds=tuple(self.storage.list_feeds()),
+            topics=tuple(self.storage.topic_counts(now)),
+            articles=self.storage.count_articles(),
+            last_digests={name: self.storage.last_digest(name) for name in self.config.digests},
+        )
+
+
+def feed_declarations(config: Config) -> list[FeedDeclaration]:
+    """The config's feeds in the form storage mirrors."""
+    return [
+        FeedDeclaration(
+            url=spec.url,
+            name=spec.name,
+            interval_seconds=int(spec.interval.total_seconds()) if spec.interval else None,
+            full_text=spec.full_text,
+            backfill=spec.backfill,
+        )
+        for spec in config.feeds
+    ]
+
+
+def topic_definitions(config: Config) -> list[TopicDefinition]:
+    """The config's topics in the form storage records."""
+    return [
+        TopicDefinition(
+            slug=t.slug,
+            name=t.name,
+            description=t.description,
+            query=t.query,
+            threshold=t.threshold,
+            exclude=t.exclude,
+        )
+        for t in config.topics
+    ]
+
+
+def make_monitor(config: Config, *, clock: Clock = utc_now, sync: bool = True) -> Monitor:
+    """Open the configured database (migrating it) and build the monitor.
+
+    Args:
+        config: the validated configuration.
+        clock: where "now" comes from.
+        sync: mirror the configured feeds and topics into the database right away.
+
+    Raises:
+        DatabaseUnavailableError: the database cannot be reached.
+        SchemaError: the database was written by a newer newswatch.
+    """
+    storage = open_storage(config.database.url)
+    monitor = Monitor(config, storage, clock=clock)
+    if sync:
+        try:
+            monitor.sync_config()
+        except BaseException:
+            storage.close()
+            raise
+    return monitor
+
+
+def upgrade_database(config: Config) -> UpgradeResult:
+    """Apply every pending migration to the configured database (``db upgrade``)."""
+    with open_storage(config.database.url, migrate=False) as storage:
+        before, after = storage.upgrade()
+        return UpgradeResult(before=before, after=after, database=storage.url)

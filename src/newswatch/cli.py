@@ -1,0 +1,190 @@
+"""The ``newswatch`` command line: a thin layer over ``newswatch.app``.
+
+Each command loads the config, builds the monitor and calls one method. Errors newswatch raises
+on purpose become one line on stderr and an exit code (2: bad usage or config, 1: runtime).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from newswatch import __version__, starter
+from newswatch.app import Monitor, make_monitor, upgrade_database
+from newswatch.config import Config, default_config_path, load_config
+from newswatch.errors import NewswatchError
+from newswatch.reporting import ago, feed_json, iso, status_json, table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _State:
+    """What the top-level options leave for the commands."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        return load_config(self.config_path or default_config_path())
+
+    def monitor(self) -> Monitor:
+        return make_monitor(self.config())
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+class _Group(click.Group):
+    """A group that turns newswatch's own errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewswatchError as exc:
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                click.echo(f"newswatch: error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def json_option(func: F) -> F:
+    """Add ``--json`` to a listing command."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="newswatch")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file (default: $NEWSWATCH_CONFIG, else ./config/newswatch.yaml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None) -> None:
+    """newswatch: follow news feeds, tag them against your briefing's topics, read one digest."""
+    ctx.obj = _State(config_path)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default="config")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: Path, force: bool) -> None:
+    """Write a starter config and topics file into DIRECTORY (default: ./config)."""
+    written = starter.write_starter(directory, force=force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    config_path = written[0]
+    click.echo(f"next: newswatch --config {config_path} status")
+
+
+@cli.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: _State) -> None:
+    """Apply pending migrations (every command also does this on start)."""
+    result = upgrade_database(state.config())
+    if result.before == result.after:
+        click.echo(f"{result.database}: already at revision {result.after}")
+    else:
+        click.echo(f"{result.database}: upgraded {result.before or 'empty'} -> {result.after}")
+
+
+@cli.group()
+def feeds() -> None:
+    """Inspect the configured feeds."""
+
+
+@feeds.command("list")
+@json_option
+@click.option("--all", "include_inactive", is_flag=True, help="Include feeds no longer configured.")
+@pass_state
+def feeds_list(state: _State, as_json: bool, include_inactive: bool) -> None:
+    """List feeds with their status, last error, article count and fetch times."""
+    with state.monitor() as monitor:
+        listed = monitor.storage.list_feeds(include_inactive=include_inactive)
+        if as_json:
+            _print_json([feed_json(feed) for feed in listed])
+            return
+        now = monitor.now()
+        rows = [
+            (
+                feed.status.value,
+                feed.articles,
+                ago(feed.last_fetched_at, now),
+                ago(feed.next_fetch_at, now),
+                _clip(feed.display_name, 40),
+                feed.url,
+            )
+            for feed in listed
+        ]
+        click.echo(table(("status", "articles", "fetched", "next", "name", "url"), rows))
+        for feed in listed:
+            if feed.last_error:
+                click.echo(f"! {feed.url}: {feed.last_error}")
+
+
+@cli.command()
+@json_option
+@pass_state
+def status(state: _State, as_json: bool) -> None:
+    """Show feed health, articles per topic, and the last and next digests."""
+    with state.monitor() as monitor:
+        report = monitor.status()
+        next_runs = {name: iso(when) for name, when in monitor.next_digest_times().items()}
+        if as_json:
+            _print_json(status_json(report, database=monitor.storage.url, next_digests=next_runs))
+            return
+        now = monitor.now()
+        by_status: dict[str, int] = {}
+        for feed in report.feeds:
+            by_status[feed.status.value] = by_status.get(feed.status.value, 0) + 1
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "none"
+        click.echo(f"database: {monitor.storage.url}")
+        click.echo(f"feeds:    {len(report.feeds)} ({summary})")
+        click.echo(f"articles: {report.articles}")
+        failing = [f for f in report.feeds if f.last_error]
+        for feed in failing:
+            click.echo(f"  ! {feed.display_name}: {feed.last_error}")
+        if report.topics:
+            click.echo("")
+            click.echo(
+                table(
+                    ("topic", "articles", "last 24h"),
+                    [(t.slug, t.articles, t.last_24h) for t in report.topics],
+                )
+            )
+        if next_runs:
+            click.echo("")
+            rows = []
+            for name, next_run in next_runs.items():
+                last = report.last_digests.get(name)
+                rows.append(
+                    (
+                        name,
+                        f"{last.status.value} {ago(last.created_at, now)}" if last else "never",
+                        next_run or "-",
+                    )
+                )
+            click.echo(table(("digest", "last", "next"), rows))
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def main() -> None:
+    """Entry point of the ``newswatch`` console script."""
+    cli.main(prog_name="newswatch")

@@ -1,0 +1,107 @@
+"""Turning core results into the JSON objects and text tables the CLI prints.
+
+The JSON shapes are part of newswatch's contract (other tools read them); change them only by
+adding keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from newswatch.model import Digest, Feed, StatusReport
+
+
+def iso(value: datetime | None) -> str | None:
+    """An ISO 8601 UTC timestamp (``2026-11-26T07:00:00Z``), or ``None``."""
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def feed_json(feed: Feed) -> dict[str, Any]:
+    """One feed as ``feeds list --json`` prints it."""
+    return {
+        "url": feed.url,
+        "declared_url": feed.declared_url,
+        "name": feed.display_name,
+        "title": feed.title,
+        "status": feed.status.value,
+        "last_error": feed.last_error,
+        "consecutive_failures": feed.consecutive_failures,
+        "articles": feed.articles,
+        "last_fetched_at": iso(feed.last_fetched_at),
+        "last_success_at": iso(feed.last_success_at),
+        "next_fetch_at": iso(feed.next_fetch_at),
+        "interval_seconds": feed.interval_seconds,
+        "full_text": feed.full_text,
+    }
+
+
+def digest_json(digest: Digest | None) -> dict[str, Any] | None:
+    """A digest's ledger entry in short form."""
+    if digest is None:
+        return None
+    return {
+        "id": digest.id,
+        "channel": digest.channel,
+        "status": digest.status.value,
+        "period_start": iso(digest.period_start),
+        "period_end": iso(digest.period_end),
+        "articles": len(digest.items),
+        "created_at": iso(digest.created_at),
+    }
+
+
+def status_json(
+    report: StatusReport, *, database: str, next_digests: dict[str, str | None]
+) -> dict[str, Any]:
+    """The object ``status --json`` prints."""
+    counts: dict[str, int] = {}
+    for feed in report.feeds:
+        counts[feed.status.value] = counts.get(feed.status.value, 0) + 1
+    return {
+        "database": database,
+        "articles": report.articles,
+        "feeds": [feed_json(feed) for feed in report.feeds],
+        "feed_counts": counts,
+        "topics": [
+            {"slug": t.slug, "name": t.name, "articles": t.articles, "last_24h": t.last_24h}
+            for t in report.topics
+        ],
+        "digests": [
+            {
+                "name": name,
+                "last": digest_json(report.last_digests.get(name)),
+                "next_run_at": next_digests.get(name),
+            }
+            for name in next_digests
+        ],
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table with left-aligned columns, for a terminal."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def ago(value: datetime | None, now: datetime) -> str:
+    """A short relative time for tables: ``3m ago``, ``in 2h``, ``never``."""
+    if value is None:
+        return "never"
+    seconds = int((value - now).total_seconds())
+    span = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if span >= size:
+            amount = f"{span // size}{unit}"
+            break
+    else:
+        amount = f"{span}s"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"

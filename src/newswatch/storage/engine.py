@@ -1,0 +1,73 @@
+"""Creating database engines: SQLite tuned for a daemon beside CLI commands, or PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from newswatch.errors import DatabaseUnavailableError
+
+#: How long SQLite waits for another writer (the daemon, a CLI command) before failing.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, safe to print and log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` (already normalised by the config).
+
+    SQLite gets WAL journaling (readers never block the writer), foreign keys, a busy timeout
+    and ``synchronous=NORMAL`` (safe with WAL); its folder is created if missing. PostgreSQL
+    gets pre-ping so a restarted server is noticed.
+
+    Raises:
+        DatabaseUnavailableError: the SQLite folder cannot be created.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        memory = not database or database == ":memory:"
+        if not memory and database is not None:
+            folder = Path(database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailableError(
+                    f"cannot create the database folder {folder}: {exc.strerror}"
+                ) from None
+        options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        if not memory:
+            # One connection per use: no pooled handle keeps a lock or an old snapshot open.
+            options["poolclass"] = NullPool
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_on_begin): pysqlite's implicit
+    # transactions would otherwise defer locking and break SAVEPOINTs.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")

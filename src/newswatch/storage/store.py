@@ -1,0 +1,635 @@
+"""The storage interface: the one place that speaks SQL.
+
+Rules every method keeps:
+
+- It takes and returns plain dataclasses from ``newswatch.model``; ORM rows never leave.
+- It is one transaction: it commits as a whole or not at all, so a process killed at any point
+  leaves the database as it was before or after the call, never between.
+- Datetimes in and out are timezone-aware UTC; ``now`` is passed in by the caller, never read
+  from the clock here, so callers (and tests) control time.
+- A ``Storage`` may be shared by threads: each call opens its own session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, case, func, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newswatch.errors import DatabaseUnavailableError
+from newswatch.model import (
+    Article,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Feed,
+    FeedDeclaration,
+    FeedStatus,
+    Story,
+    TopicCount,
+    TopicDefinition,
+    TopicMatch,
+)
+from newswatch.storage import migrations
+from newswatch.storage.engine import make_engine, mask_url
+from newswatch.storage.tables import (
+    ArticleRow,
+    ArticleTopicRow,
+    DeliveryRow,
+    DigestItemRow,
+    DigestRow,
+    FeedRow,
+    StoryRow,
+    TopicRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSyncResult:
+    """What mirroring the configured feeds into the database changed."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deactivated: tuple[str, ...] = ()
+    reactivated: tuple[str, ...] = ()
+
+
+class Storage:
+    """newswatch's database: feeds and their state, articles, topics, matches, digests."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._url = url
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Storage:
+        """Connect to the database at ``url`` and, by default, bring its schema up to date.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached or opened.
+            SchemaError: the database was written by a newer newswatch.
+        """
+        engine = make_engine(url)
+        storage = cls(engine, url)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            if migrate:
+                storage.upgrade()
+        except (OperationalError, DBAPIError) as exc:
+            engine.dispose()
+            raise DatabaseUnavailableError(
+                f"cannot open database {mask_url(url)}: {_db_reason(exc)}"
+            ) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        return storage
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked."""
+        return mask_url(self._url)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    def close(self) -> None:
+        """Release every connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at."""
+        return migrations.current_revision(self._engine)
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Apply every pending migration.
+
+        Returns:
+            The revision before and after.
+
+        Raises:
+            SchemaError: the database is at a revision this code does not know.
+        """
+        before = self.revision()
+        migrations.upgrade(self._engine)
+        return before, self.revision()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(
+                f"database {self.url} failed: {_db_reason(exc)}"
+            ) from None
+
+    # -- feeds ------------------------------------------------------------------------------
+
+    def sync_feeds(self, declared: Sequence[FeedDeclaration], now: datetime) -> FeedSyncResult:
+        """Mirror the feeds the config declares.
+
+        New feeds are added (status ``new``, due now); changed settings are updated; feeds no
+        longer declared are deactivated, never deleted, so their articles and history stay.
+        """
+        added: list[str] = []
+        updated: list[str] = []
+        deactivated: list[str] = []
+        reactivated: list[str] = []
+        wanted = {d.url: d for d in declared}
+        with self._transaction() as session:
+            rows = {row.declared_url: row for row in session.scalars(select(FeedRow))}
+            for url, decl in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    session.add(
+                        FeedRow(
+                            declared_url=url,
+                            url=url,
+                            name=decl.name,
+                            status=FeedStatus.NEW.value,
+                            active=True,
+                            interval_seconds=decl.interval_seconds,
+                            full_text=decl.full_text,
+                            backfill=decl.backfill,
+                            redirect_count=0,
+                            consecutive_failures=0,
+                            next_fetch_at=now,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                    added.append(url)
+                    continue
+                if not row.active:
+                    row.active = True
+                    row.next_fetch_at = now
+                    reactivated.append(url)
+                settings = (decl.name, decl.interval_seconds, decl.full_text, decl.backfill)
+                current = (row.name, row.interval_seconds, row.full_text, row.backfill)
+                if settings != current:
+                    row.name, row.interval_seconds, row.full_text, row.backfill = settings
+                    row.updated_at = now
+                    updated.append(url)
+            for url, row in rows.items():
+                if url not in wanted and row.active:
+                    row.active = False
+                    row.updated_at = now
+                    deactivated.append(url)
+        return FeedSyncResult(tuple(added), tuple(updated), tuple(deactivated), tuple(reactivated))
+
+    def list_feeds(self, *, include_inactive: bool = False) -> list[Feed]:
+        """Every feed the config declares (and, on request, those it no longer does)."""
+        counts = (
+            select(ArticleRow.feed_id, func.count().label("n"))
+            .where(ArticleRow.removed_at.is_(None))
+            .group_by(ArticleRow.feed_id)
+            .subquery()
+        )
+        query = (
+            select(FeedRow, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.feed_id == FeedRow.id)
+            .order_by(FeedRow.id)
+        )
+        if not include_inactive:
+            query = query.where(FeedRow.active.is_(True))
+        with self._transaction() as session:
+            return [_feed(row, n) for row, n in session.execute(query)]
+
+    def get_feed(self, url: str) -> Feed | None:
+        """The feed declared with ``url``, or currently fetched from it."""
+        with self._transaction() as session:
+            row = session.scalar(
+                select(FeedRow)
+                .where((FeedRow.declared_url == url) | (FeedRow.url == url))
+                .order_by(FeedRow.declared_url != url)
+                .limit(1)
+            )
+            if row is None:
+                return None
+            count = session.scalar(
+                select(func.count())
+                .select_from(ArticleRow)
+                .where(ArticleRow.feed_id == row.id, ArticleRow.removed_at.is_(None))
+            )
+            return _feed(row, count or 0)
+
+    # -- articles ---------------------------------------------------------------------------
+
+    def save_article(self, article: Article, now: datetime) -> tuple[Article, bool]:
+        """Insert an article, or update the stored one with the same feed and entry key.
+
+        An update keeps the stored id, ingestion time, backlog flag and story; a tombstoned
+        entry is left alone (it never comes back).
+
+        Returns:
+            The stored article and whether it was new.
+        """
+        with self._transaction() as session:
+            row = session.scalar(
+                select(ArticleRow).where(
+                    ArticleRow.feed_id == article.feed_id,
+                    ArticleRow.entry_key == article.entry_key,
+                )
+            )
+            if row is None:
+                row = ArticleRow(
+                    feed_id=article.feed_id,
+                    entry_key=article.entry_key,
+                    ingested_at=article.ingested_at or now,
+                    backlog=article.backlog,
+                    story_id=article.story_id,
+                )
+                _copy_content(row, article)
+                session.add(row)
+                session.flush()
+                return _article(row), True
+            if row.removed_at is None:
+                _copy_content(row, article)
+                row.tagged_at = None  # changed content must be tagged again
+            session.flush()
+            return _article(row), False
+
+    def get_article(self, article_id: int) -> Article | None:
+        """The stored article with ``article_id``, tombstones included."""
+        with self._transaction() as session:
+            row = session.get(ArticleRow, article_id)
+            return None if row is None else _article(row)
+
+    def count_articles(self) -> int:
+        """How many articles are stored (tombstones excluded)."""
+        with self._transaction() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(ArticleRow)
+                    .where(ArticleRow.removed_at.is_(None))
+                )
+                or 0
+            )
+
+    # -- stories ----------------------------------------------------------------------------
+
+    def create_story(self, article_id: int, now: datetime) -> Story:
+        """Start a story cluster from one stored article."""
+        with self._transaction() as session:
+            article = session.get_one(ArticleRow, article_id)
+            story = StoryRow(title=article.title, first_seen_at=now, last_seen_at=now)
+            session.add(story)
+            session.flush()
+            article.story_id = story.id
+            return Story(story.id, story.title, story.first_seen_at, (article_id,))
+
+    def join_story(self, article_id: int, story_id: int, now: datetime) -> Story:
+        """Put a stored article into an existing story cluster."""
+        with self._transaction() as session:
+            story = session.get_one(StoryRow, story_id)
+            session.get_one(ArticleRow, article_id).story_id = story_id
+            story.last_seen_at = max(story.last_seen_at, now)
+            session.flush()
+            return _story(session, story)
+
+    def get_story(self, story_id: int) -> Story | None:
+        """A story cluster with the ids of its articles, in ingestion order."""
+        with self._transaction() as session:
+            story = session.get(StoryRow, story_id)
+            return None if story is None else _story(session, story)
+
+    # -- topics -----------------------------------------------------------------------------
+
+    def sync_topics(
+        self, topics: Sequence[TopicDefinition], now: datetime
+    ) -> list[TopicDefinition]:
+        """Record the configured topics; a changed definition gets the next version.
+
+        Topics no longer configured are deactivated (their matches stay for the archive).
+
+        Returns:
+            The active topics as stored, with their versions and ids.
+        """
+        with self._transaction() as session:
+            rows = {row.slug: row for row in session.scalars(select(TopicRow))}
+            for topic in topics:
+                digest = _definition_hash(topic)
+                row = rows.get(topic.slug)
+                if row is None:
+                    row = TopicRow(slug=topic.slug, version=1, definition_hash=digest)
+                    session.add(row)
+                    rows[topic.slug] = row
+                elif row.definition_hash != digest:
+                    row.version += 1
+                    row.definition_hash = digest
+                elif row.active and row.name == topic.name:
+                    continue
+                row.name = topic.name
+                row.description = topic.description
+                row.query = topic.query
+                row.exclude = topic.exclude
+                row.threshold = topic.threshold
+                row.active = True
+                row.updated_at = now
+            wanted = {t.slug for t in topics}
+            for slug, row in rows.items():
+                if slug not in wanted and row.active:
+                    row.active = False
+                    row.updated_at = now
+            session.flush()
+            return [_topic(rows[t.slug]) for t in topics]
+
+    def list_topics(self) -> list[TopicDefinition]:
+        """The active topics, by slug."""
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(TopicRow).where(TopicRow.active.is_(True)).order_by(TopicRow.slug)
+            )
+            return [_topic(row) for row in rows]
+
+    def save_matches(self, article_id: int, matches: Sequence[TopicMatch], now: datetime) -> None:
+        """Replace an article's topic matches and mark it tagged."""
+        with self._transaction() as session:
+            article = session.get_one(ArticleRow, article_id)
+            ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).tuples().all())
+            session.query(ArticleTopicRow).filter_by(article_id=article_id).delete()
+            for match in matches:
+                session.add(
+                    ArticleTopicRow(
+                        article_id=article_id,
+                        topic_id=ids[match.topic_slug],
+                        score=match.score,
+                        evidence=list(match.evidence),
+                        snippet=match.snippet,
+                        topic_version=match.topic_version,
+                        matched_at=now,
+                    )
+                )
+            article.tagged_at = now
+
+    def matches_for(self, article_id: int) -> list[TopicMatch]:
+        """An article's topic matches, best score first."""
+        with self._transaction() as session:
+            rows = session.execute(
+                select(ArticleTopicRow, TopicRow.slug)
+                .join(TopicRow, TopicRow.id == ArticleTopicRow.topic_id)
+                .where(ArticleTopicRow.article_id == article_id)
+                .order_by(ArticleTopicRow.score.desc(), TopicRow.slug)
+            )
+            return [
+                TopicMatch(
+                    article_id=row.article_id,
+                    topic_slug=slug,
+                    score=row.score,
+                    evidence=tuple(row.evidence),
+                    snippet=row.snippet,
+                    topic_version=row.topic_version,
+                )
+                for row, slug in rows
+            ]
+
+    def topic_counts(self, now: datetime) -> list[TopicCount]:
+        """Articles per active topic: in all, and ingested in the last 24 hours."""
+        since = now - timedelta(days=1)
+        query = (
+            select(
+                TopicRow.slug,
+                TopicRow.name,
+                func.count(ArticleRow.id),
+                func.coalesce(func.sum(case((ArticleRow.ingested_at >= since, 1), else_=0)), 0),
+            )
+            .select_from(TopicRow)
+            .outerjoin(ArticleTopicRow, ArticleTopicRow.topic_id == TopicRow.id)
+            .outerjoin(
+                ArticleRow,
+                (ArticleRow.id == ArticleTopicRow.article_id) & ArticleRow.removed_at.is_(None),
+            )
+            .where(TopicRow.active.is_(True))
+            .group_by(TopicRow.slug, TopicRow.name)
+            .order_by(TopicRow.slug)
+        )
+        with self._transaction() as session:
+            return [
+                TopicCount(slug, name, int(total), int(recent))
+                for slug, name, total, recent in session.execute(query)
+            ]
+
+    # -- digests ----------------------------------------------------------------------------
+
+    def record_digest(
+        self,
+        channel: str,
+        *,
+        period_start: datetime | None,
+        period_end: datetime,
+        items: Sequence[DigestItem],
+        deliveries: Sequence[Delivery],
+        now: datetime,
+        message_id: str | None = None,
+    ) -> Digest:
+        """Record a built digest, its items and its pending deliveries in one transaction.
+
+        The ledger's unique constraints make this exactly-once: an article already in a digest
+        of ``channel``, or a second digest for the same period end, makes the whole call fail
+        with ``sqlalchemy.exc.IntegrityError`` and record nothing.
+        """
+        status = DigestStatus.PENDING if items else DigestStatus.EMPTY
+        with self._transaction() as session:
+            digest = DigestRow(
+                channel=channel,
+                period_start=period_start,
+                period_end=period_end,
+                status=status.value,
+                message_id=message_id,
+                created_at=now,
+            )
+            session.add(digest)
+            session.flush()
+            session.add_all(
+                DigestItemRow(
+                    digest_id=digest.id,
+                    channel=channel,
+                    article_id=item.article_id,
+                    topic_slug=item.topic_slug,
+                    rank=item.rank,
+                )
+                for item in items
+            )
+            session.add_all(
+                DeliveryRow(
+                    digest_id=digest.id,
+                    kind=d.kind,
+                    target=d.target,
+                    status=d.status.value,
+                    attempts=d.attempts,
+                )
+                for d in deliveries
+            )
+            session.flush()
+            return _digest(session, digest)
+
+    def get_digest(self, digest_id: int) -> Digest | None:
+        """A digest with its items (in rank order) and deliveries."""
+        with self._transaction() as session:
+            row = session.get(DigestRow, digest_id)
+            return None if row is None else _digest(session, row)
+
+    def last_digest(self, channel: str) -> Digest | None:
+        """The most recent digest of ``channel``, whatever its state."""
+        with self._transaction() as session:
+            row = session.scalar(
+                select(DigestRow)
+                .where(DigestRow.channel == channel)
+                .order_by(DigestRow.period_end.desc())
+                .limit(1)
+            )
+            return None if row is None else _digest(session, row)
+
+
+def open_storage(url: str, *, migrate: bool = True) -> Storage:
+    """Open the database at ``url``; see ``Storage.open``."""
+    return Storage.open(url, migrate=migrate)
+
+
+# -- row → dataclass ------------------------------------------------------------------------
+
+
+def _feed(row: FeedRow, articles: int) -> Feed:
+    return Feed(
+        id=row.id,
+        declared_url=row.declared_url,
+        url=row.url,
+        name=row.name,
+        title=row.title,
+        site_url=row.site_url,
+        status=FeedStatus(row.status),
+        active=row.active,
+        interval_seconds=row.interval_seconds,
+        full_text=row.full_text,
+        backfill=row.backfill,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        body_hash=row.body_hash,
+        consecutive_failures=row.consecutive_failures,
+        last_error=row.last_error,
+        last_fetched_at=row.last_fetched_at,
+        last_success_at=row.last_success_at,
+        next_fetch_at=row.next_fetch_at,
+        created_at=row.created_at,
+        articles=int(articles),
+    )
+
+
+_CONTENT_FIELDS = (
+    "guid",
+    "url",
+    "canonical_url",
+    "title",
+    "summary",
+    "content_text",
+    "content_html",
+    "author",
+    "language",
+    "published_at",
+    "updated_at",
+    "date_estimated",
+    "fingerprint",
+    "simhash",
+)
+
+
+def _copy_content(row: ArticleRow, article: Article) -> None:
+    for name in _CONTENT_FIELDS:
+        setattr(row, name, getattr(article, name))
+
+
+def _article(row: ArticleRow) -> Article:
+    base = Article(
+        feed_id=row.feed_id,
+        entry_key=row.entry_key,
+        title=row.title,
+        backlog=row.backlog,
+        ingested_at=row.ingested_at,
+        story_id=row.story_id,
+        id=row.id,
+    )
+    return replace(base, **{name: getattr(row, name) for name in _CONTENT_FIELDS})
+
+
+def _topic(row: TopicRow) -> TopicDefinition:
+    return TopicDefinition(
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        query=row.query,
+        threshold=row.threshold,
+        exclude=row.exclude,
+        version=row.version,
+        id=row.id,
+    )
+
+
+def _definition_hash(topic: TopicDefinition) -> str:
+    # The name and description do not change what matches, so they do not bump the version.
+    payload = json.dumps([topic.query, topic.exclude, topic.threshold], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _story(session: Session, row: StoryRow) -> Story:
+    ids = session.scalars(
+        select(ArticleRow.id).where(ArticleRow.story_id == row.id).order_by(ArticleRow.id)
+    )
+    return Story(row.id, row.title, row.first_seen_at, tuple(ids))
+
+
+def _digest(session: Session, row: DigestRow) -> Digest:
+    items = session.scalars(
+        select(DigestItemRow).where(DigestItemRow.digest_id == row.id).order_by(DigestItemRow.rank)
+    )
+    deliveries = session.scalars(
+        select(DeliveryRow).where(DeliveryRow.digest_id == row.id).order_by(DeliveryRow.id)
+    )
+    return Digest(
+        id=row.id,
+        channel=row.channel,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        status=DigestStatus(row.status),
+        created_at=row.created_at,
+        message_id=row.message_id,
+        items=tuple(DigestItem(i.article_id, i.topic_slug, i.rank) for i in items),
+        deliveries=tuple(
+            Delivery(
+                kind=d.kind,
+                target=d.target,
+                status=DeliveryStatus(d.status),
+                attempts=d.attempts,
+                last_error=d.last_error,
+                delivered_at=d.delivered_at,
+            )
+            for d in deliveries
+        ),
+    )
+
+
+def _db_reason(exc: DBAPIError) -> str:
+    """The driver's own message, first line only, without SQLAlchemy's boilerplate."""
+    original = exc.orig if exc.orig is not None else exc
+    message = str(original).strip().splitlines()
+    return message[0] if message else type(original).__name__

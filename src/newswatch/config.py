@@ -105,7 +105,7 @@ class _Section(BaseModel):
 class DatabaseConfig(_Section):
     """``database:`` where articles and state are stored."""
 
-    url: str = "sqlite:///data/newswatch.db"
+    url: str = Field("sqlite:///data/newswatch.db", validate_default=True)
 
     @field_validator("url")
     @classmethod
@@ -303,7 +303,8 @@ class LoggingConfig(_Section):
 class _RawConfig(_Section):
     """The config file as written, before the topics file is read."""
 
-    database: DatabaseConfig = DatabaseConfig()
+    # Validated even when absent, so the default SQLite path resolves against the config folder.
+    database: DatabaseConfig = Field(default_factory=dict, validate_default=True)
     fetch: FetchConfig = FetchConfig()
     feeds: list[FeedSource] = []
     topics_file: ConfigPath | None = None
@@ -416,6 +417,10 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
     """
     env = os.environ if environ is None else environ
     path = Path(path).expanduser().absolute()
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: config file not found; create one with 'newswatch init {path.parent}'"
+        )
     data = load_yaml_file(path, what="config file")
     if data is None:
         data = {}

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, case, func, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -367,7 +367,7 @@ class Storage:
         """Replace an article's topic matches and mark it tagged."""
         with self._transaction() as session:
             article = session.get_one(ArticleRow, article_id)
-            ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).tuples().all())
+            ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).all())
             session.query(ArticleTopicRow).filter_by(article_id=article_id).delete()
             for match in matches:
                 session.add(
@@ -556,7 +556,17 @@ _CONTENT_FIELDS = (
 
 def _copy_content(row: ArticleRow, article: Article) -> None:
     for name in _CONTENT_FIELDS:
-        setattr(row, name, getattr(article, name))
+        value = getattr(article, name)
+        if isinstance(value, datetime):
+            # Store (and hand back) the same instant in UTC, as a reload would give it.
+            value = _utc(value)
+        setattr(row, name, value)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to storage; use UTC-aware values")
+    return value.astimezone(UTC)
 
 
 def _article(row: ArticleRow) -> Article:

@@ -1,0 +1,1 @@
+"""Fetching feeds: HTTP with limits and politeness, parsing into plain entries, discovery."""

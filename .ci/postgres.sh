@@ -77,30 +77,43 @@ pg_locale() {
 
 # Run a command as the cluster's owner, from / (the caller's cwd may be closed to it), with a
 # locale that exists (a broken LANG/LC_ALL in the caller's environment would upset initdb).
+# `as_pg --log FILE cmd...` sends its output to FILE and its stdin from /dev/null; the redirection
+# happens in the subshell, so this shell's own stderr is never rerouted (traps print to it).
 as_pg() {
-    local loc
-    loc=$(pg_locale)
-    if [[ $EUID -eq 0 ]]; then
-        (cd / && runuser -u postgres -- env LC_ALL="$loc" LANG="$loc" "$@")
-    else
-        (cd / && env LC_ALL="$loc" LANG="$loc" "$@")
+    local loc log=""
+    if [[ $1 == --log ]]; then
+        log=$2
+        shift 2
     fi
+    loc=$(pg_locale)
+    (
+        cd /
+        if [[ -n $log ]]; then exec </dev/null >"$log" 2>&1; fi
+        if [[ $EUID -eq 0 ]]; then
+            exec runuser -u postgres -- env LC_ALL="$loc" LANG="$loc" "$@"
+        else
+            exec env LC_ALL="$loc" LANG="$loc" "$@"
+        fi
+    )
 }
 
-pid_alive() { [[ $1 =~ ^[0-9]+$ && -d /proc/$1 ]]; }
+# True if process $1 exists and is not a zombie (PID 1 here may reap orphans only seconds later).
+pid_alive() {
+    local stat
+    [[ $1 =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
 
 # Pid of the cluster's postmaster in DIR if it is running, else fail.
 running_pid() {
-    local pid comm stat
+    local pid comm
     [[ -f $1/data/postmaster.pid ]] || return 1
     pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null) || return 1
     pid_alive "$pid" || return 1
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
     [[ $comm == postgres || $comm == postmaster ]] || return 1
-    # A killed postmaster can linger as a zombie until PID 1 reaps it: that is not running.
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat%% *} != Z ]] || return 1
     printf '%s\n' "$pid"
 }
 
@@ -109,7 +122,7 @@ stop_dir() {
     local dir=$1 bindir pid i
     if pid=$(running_pid "$dir"); then
         bindir=$(find_bindir) || bindir=""
-        if [[ -n $bindir ]] && as_pg "$bindir/pg_ctl" stop -D "$dir/data" -m fast -w -t 60 >/dev/null 2>&1; then
+        if [[ -n $bindir ]] && as_pg --log /dev/null "$bindir/pg_ctl" stop -D "$dir/data" -m fast -w -t 60; then
             :
         else
             log "fast shutdown of $dir failed; killing postmaster $pid"
@@ -153,8 +166,13 @@ cmd_prune() {
     shopt -s nullglob
     for d in "$TMP_PARENT/$PREFIX".*; do
         [[ -d $d ]] || continue
-        # A start in progress: leave it alone.
-        if [[ -f $d/starting ]] && pid_alive "$(cat "$d/starting" 2>/dev/null)"; then
+        # A start in progress: leave it alone; a start that was killed: undo it.
+        if [[ -f $d/starting ]]; then
+            if pid_alive "$(cat "$d/starting" 2>/dev/null)"; then
+                continue
+            fi
+            log "removing $d, left by a start that was killed"
+            stop_dir "$d"
             continue
         fi
         if pid=$(running_pid "$d"); then
@@ -189,16 +207,16 @@ START_DIR=""
 on_start_exit() {
     local rc=$?
     if [[ $rc -ne 0 && -n $START_DIR ]]; then
-        log "start failed; cleaning up $START_DIR"
+        log "start did not finish (exit $rc); cleaning up $START_DIR"
         stop_dir "$START_DIR"
     fi
 }
 
+# Called with stdout sent to stderr (see the dispatch at the bottom): the server must not inherit
+# the caller's stdout, which may be the pipe of "$(...)" that would then never reach EOF.
+START_URL="" START_DIR_DONE=""
 cmd_start() {
     local bindir version dir port loc attempt i url ready=""
-    # Only the export lines go to the real stdout (fd 3); everything else to stderr.
-    exec 3>&1 1>&2
-
     bindir=$(find_bindir) || die "no PostgreSQL server binaries; run: $SELF install"
     version=$(server_version "$bindir")
     if [[ $EUID -eq 0 ]]; then
@@ -223,8 +241,8 @@ cmd_start() {
     fi
     as_pg mkdir -m 755 "$dir/socket"
 
-    if ! as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 \
-        --locale="$loc" --no-sync >"$dir/initdb.log" 2>&1; then
+    if ! as_pg --log "$dir/initdb.log" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+        -E UTF8 --locale="$loc" --no-sync; then
         cat "$dir/initdb.log" >&2
         die "initdb failed"
     fi
@@ -240,8 +258,8 @@ EOF
 
     for attempt in 1 2 3 4 5; do
         port=$(free_port)
-        if as_pg "$bindir/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-            -o "-p $port" >/dev/null 2>&1; then
+        if as_pg --log /dev/null "$bindir/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" \
+            -w -t 60 -o "-p $port"; then
             break
         fi
         if grep -qs 'could not bind\|Address already in use' "$dir/postgres.log" && [[ $attempt -lt 5 ]]; then
@@ -272,8 +290,8 @@ EOF
     trap - EXIT HUP INT TERM
 
     log "PostgreSQL $version ready: postgresql://postgres@127.0.0.1:$port/$DB_NAME (dir $dir)"
-    printf 'export NEWSWATCH_TEST_POSTGRES_URL=%q\n' "$url" >&3
-    printf 'export NEWSWATCH_TEST_PG_DIR=%q\n' "$dir" >&3
+    START_URL=$url
+    START_DIR_DONE=$dir
 }
 
 cmd_stop() {
@@ -299,7 +317,11 @@ usage() {
 
 case ${1:-} in
     install) cmd_install ;;
-    start) cmd_start ;;
+    start)
+        cmd_start >&2
+        printf 'export NEWSWATCH_TEST_POSTGRES_URL=%q\n' "$START_URL"
+        printf 'export NEWSWATCH_TEST_PG_DIR=%q\n' "$START_DIR_DONE"
+        ;;
     stop) cmd_stop "${2:-}" ;;
     prune) cmd_prune ;;
     -h | --help | help) usage ;;

@@ -1,0 +1,828 @@
+"""Text handling for articles: HTML to plain text, safe HTML, URLs, normalisation and tokens.
+
+Everything here is a pure function of its input, so every layer (fetching, tagging, dedup,
+digests) can call it without setup.
+
+Two parsers are used on purpose:
+
+* :func:`html_to_text` runs on every ingested entry, so it streams lxml parser events into a
+  small collector instead of building a tree (roughly 8x faster than building a
+  BeautifulSoup tree on real feed content, and free of libxml2's tree-depth limit, past which
+  lxml's tree builder silently drops the rest of a document).
+* :func:`sanitize_html` runs when something is shown to a person; it needs to edit a tree, so
+  it uses BeautifulSoup on top of the same lxml parser.
+
+Normalisation (:func:`normalize_text`) is lossy by design (case, accents, quote and dash
+styles are folded). It is meant for matching and fingerprints, never for display, and both
+sides of any comparison must go through it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html as html_lib
+import re
+import unicodedata
+from typing import Final
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup, Tag
+from bs4.dammit import EntitySubstitution
+from bs4.element import NavigableString
+from bs4.formatter import HTMLFormatter
+from lxml import etree
+
+__all__ = [
+    "absolute_url",
+    "canonical_url",
+    "content_fingerprint",
+    "html_to_text",
+    "normalize_text",
+    "sanitize_html",
+    "tokens",
+]
+
+# --------------------------------------------------------------------------------------------
+# HTML -> plain text
+# --------------------------------------------------------------------------------------------
+
+#: Elements whose content is never article text: code, embedded media fallbacks ("your
+#: browser does not support video"), forms (newsletter sign-ups) and document metadata.
+#: Void elements (embed, input…) have no content to drop; listing them would be harmful, as
+#: libxml2 nests what follows an <embed> inside it.
+_TEXT_DROP: Final = frozenset(
+    {
+        "applet",
+        "audio",
+        "button",
+        "canvas",
+        "datalist",
+        "form",
+        "head",
+        "iframe",
+        "math",
+        "noembed",
+        "noframes",
+        "noscript",
+        "object",
+        "script",
+        "select",
+        "style",
+        "svg",
+        "template",
+        "textarea",
+        "title",
+        "video",
+    }
+)
+
+#: HTML void elements. libxml2 does not know some of them (embed) and nests whatever follows
+#: inside; such an element has no content of its own, so anything inside it is lifted out.
+_VOID: Final = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+
+_LINE: Final = 1  # a line break
+_PARAGRAPH: Final = 2  # a blank line
+
+#: How strongly each block-level element separates text from its neighbours.
+_TEXT_BREAKS: Final[dict[str, int]] = {
+    **dict.fromkeys(
+        ("br", "li", "dt", "dd", "tr", "figcaption", "caption", "option", "summary", "legend"),
+        _LINE,
+    ),
+    **dict.fromkeys(
+        (
+            "p",
+            "div",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "section",
+            "article",
+            "figure",
+            "header",
+            "footer",
+            "main",
+            "nav",
+            "aside",
+            "ul",
+            "ol",
+            "dl",
+            "table",
+            "pre",
+            "hr",
+            "address",
+            "details",
+            "fieldset",
+            "center",
+            "hgroup",
+        ),
+        _PARAGRAPH,
+    ),
+}
+
+#: Table cells sit on one line, separated by a space so their words do not run together.
+_TEXT_CELLS: Final = frozenset({"td", "th"})
+
+# NUL and other C0 controls are not text; libxml2 would turn them into U+FFFD noise.
+_CONTROL_CHARS: Final = dict.fromkeys(
+    [c for c in range(32) if chr(c) not in "\t\n\r\f"] + [0x7F], None
+)
+_XML_DECLARATION: Final = re.compile(r"\s*<\?xml[^>]*>", re.IGNORECASE)
+_BLANK_LINES: Final = re.compile(r"\n{3,}")
+
+
+class _TextCollector:
+    """lxml parser target that turns a stream of parse events into paragraphs of text.
+
+    Text gathers into the current run until a block boundary; the run is then collapsed to
+    single spaces and appended, separated from the previous one by the strongest break seen in
+    between. Counting open elements inside a dropped element (rather than keeping a tree) is
+    what lets arbitrarily deep or broken markup through: libxml2 always balances the events.
+    """
+
+    def __init__(self) -> None:
+        self._out: list[str] = []
+        self._run: list[str] = []
+        self._pending = 0
+        self._skip = 0
+        self._pre = 0
+
+    def _flush(self, level: int) -> None:
+        text = " ".join("".join(self._run).split())
+        self._run.clear()
+        if text:
+            if self._out:
+                self._out.append("\n\n" if self._pending >= _PARAGRAPH else "\n")
+            self._out.append(text)
+            self._pending = 0
+        self._pending = max(self._pending, level)
+
+    def start(self, tag: str, attrib: object) -> None:
+        if self._skip or tag in _TEXT_DROP:
+            self._skip += 1
+            return
+        level = _TEXT_BREAKS.get(tag)
+        if level:
+            self._flush(level)
+        elif tag in _TEXT_CELLS:
+            self._run.append(" ")
+        if tag == "pre":
+            self._pre += 1
+
+    def end(self, tag: str) -> None:
+        if self._skip:
+            self._skip -= 1
+            return
+        level = _TEXT_BREAKS.get(tag)
+        if level:
+            self._flush(level)
+        elif tag in _TEXT_CELLS:
+            self._run.append(" ")
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+
+    def data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._pre and "\n" in data:
+            # Preformatted text keeps its line structure; only spacing inside lines goes.
+            first, *rest = data.split("\n")
+            self._run.append(first)
+            for line in rest:
+                self._flush(_LINE)
+                self._run.append(line)
+        else:
+            self._run.append(data)
+
+    def close(self) -> str:
+        self._flush(0)
+        return "".join(self._out)
+
+
+def _plain_text_layout(text: str) -> str:
+    """Tidy text that has no markup: spaces collapsed per line, at most one blank line."""
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Extract readable plain text from an HTML fragment or document.
+
+    Scripts, styles, embedded objects, forms and the document head are dropped with their
+    content; entities are decoded; block-level elements become line or paragraph breaks;
+    runs of inline whitespace become one space; there is never more than one blank line
+    between paragraphs. Input without ``<`` is treated as plain text: entities are decoded
+    (when there is a ``&``), spacing is collapsed within each line and its line structure is
+    kept. Broken, truncated or arbitrarily nested markup never raises.
+
+    Args:
+        html: HTML markup, or plain text.
+
+    Returns:
+        The text, trimmed; ``""`` when there is none.
+    """
+    if "<" not in html:
+        return _plain_text_layout(html_lib.unescape(html) if "&" in html else html)
+    cleaned = _XML_DECLARATION.sub("", html.translate(_CONTROL_CHARS), count=1)
+    collector = _TextCollector()
+    parser = etree.HTMLParser(
+        target=collector,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+        no_network=True,
+    )
+    # Feeding UTF-8 bytes (lone surrogates replaced) sidesteps lxml's refusal of str input
+    # that carries its own encoding declaration.
+    data = cleaned.encode("utf-8", "replace")
+    try:
+        parser.feed(data)
+        result: str = parser.close()
+    except etree.LxmlError:
+        # The recovering HTML parser should never get here; if it does, keep what was read.
+        result = collector.close()
+    return result.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# HTML sanitising
+# --------------------------------------------------------------------------------------------
+
+#: Tags kept in sanitised HTML; anything else not in _SANITIZE_DROP is unwrapped.
+_ALLOWED_TAGS: Final = frozenset(
+    {
+        "p",
+        "br",
+        "a",
+        "em",
+        "strong",
+        "b",
+        "i",
+        "u",
+        "s",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "q",
+        "cite",
+        "pre",
+        "code",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "img",
+        "figure",
+        "figcaption",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "dl",
+        "dt",
+        "dd",
+        "span",
+        "div",
+        "abbr",
+        "time",
+    }
+)
+
+#: Removed together with everything inside: active content, or content that is not meant to
+#: be read (raw CSS, form controls, document metadata).
+_SANITIZE_DROP: Final = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "svg",
+        "math",
+        "noscript",
+        "template",
+        "link",
+        "meta",
+        "base",
+        "head",
+        "title",
+        "audio",
+        "video",
+        "canvas",
+        "noembed",
+        "noframes",
+    }
+)
+
+_ALLOWED_ATTRIBUTES: Final[dict[str, frozenset[str]]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan"}),
+    "abbr": frozenset({"title"}),
+    "time": frozenset({"datetime"}),
+}
+_NUMERIC_ATTRIBUTES: Final = frozenset({"width", "height", "colspan", "rowspan"})
+_DIGITS: Final = re.compile(r"\d{1,5}")
+_LEADING_NUMBER: Final = re.compile(r"\s*(\d+(?:\.\d+)?)")
+_LINK_REL: Final = "noopener noreferrer nofollow"
+
+#: Image URLs that are tracking beacons rather than pictures: FeedBurner's per-item image,
+#: "pixel." hosts, /pixel and /beacon endpoints, ad servers and WordPress stats. A path
+#: segment must be exactly "pixel" or "beacon" (plus an extension or query), so a photo
+#: named pixel-9-review.jpg stays.
+_PIXEL_URL: Final = re.compile(
+    r"""
+    feeds\.feedburner\.com/~r/
+    | feeds\.feedblitz\.com/~/i/
+    | //(?:[^/?#]*\.)?pixel\.
+    | //[^/?#]*doubleclick\.net
+    | //stats\.wordpress\.com/
+    | /(?:pixel|beacon|tracking[-_]?pixel|open[-_]?pixel)s?(?:[./?#]|$)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_HIDDEN_STYLE: Final = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|(?:width|height)\s*:\s*[0-2](?:\.\d+)?px",
+    re.IGNORECASE,
+)
+
+# Plain escaping of &, < and > only; the default "minimal" formatter would do the same, but
+# the html5-style one would turn every Cyrillic letter into a named entity.
+_OUTPUT_FORMATTER: Final = HTMLFormatter(
+    entity_substitution=EntitySubstitution.substitute_xml, void_element_close_prefix=""
+)
+
+
+def _attribute_text(value: object) -> str:
+    # bs4 gives multi-valued attributes (class, rel) as lists.
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return str(value)
+
+
+def _is_tracking_pixel(tag: Tag, src: str) -> bool:
+    for name in ("width", "height"):
+        value = tag.get(name)
+        if value is not None:
+            match = _LEADING_NUMBER.match(_attribute_text(value))
+            if match and float(match.group(1)) <= 2:
+                return True
+    style = tag.get("style")
+    if style is not None and _HIDDEN_STYLE.search(_attribute_text(style)):
+        return True
+    return _PIXEL_URL.search(src) is not None
+
+
+def _lift_children(tag: Tag) -> None:
+    """Move a tag's children out to follow it, in order."""
+    for child in reversed(list(tag.contents)):
+        tag.insert_after(child.extract())
+
+
+def _clean_tag(tag: Tag, base_url: str | None) -> None:
+    """Apply the attribute and URL rules to one allowed tag (it may be removed or unwrapped)."""
+    name = tag.name
+    allowed = _ALLOWED_ATTRIBUTES.get(name, frozenset())
+    attributes: dict[str, str] = {}
+    for key, raw in tag.attrs.items():
+        if key not in allowed:
+            continue
+        value = _attribute_text(raw).strip()
+        if key in _NUMERIC_ATTRIBUTES and not _DIGITS.fullmatch(value):
+            continue
+        attributes[key] = value
+    if name == "img":
+        src = absolute_url(attributes.get("src"), base_url)
+        if src is None or _is_tracking_pixel(tag, src):
+            tag.decompose()
+            return
+        attributes["src"] = src
+    elif name == "a":
+        href = absolute_url(attributes.get("href"), base_url)
+        if href is None:
+            # A link that cannot be followed safely is just its text.
+            tag.unwrap()
+            return
+        attributes["href"] = href
+        attributes["rel"] = _LINK_REL
+    tag.attrs = dict(attributes)
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Make untrusted article HTML safe to show in an email or a Markdown digest.
+
+    Only an allowlist of presentational tags survives. Other tags are unwrapped (their
+    children stay) except active or content-less ones (script, style, iframe, object, embed,
+    form and its controls, svg, math, noscript, template, link, meta, base, head, title,
+    audio/video/canvas), which go with everything inside them. Comments, doctypes and
+    processing instructions go too. Attributes are allowlisted per tag (``a``: href, title;
+    ``img``: src, alt, title, width, height; ``td``/``th``: colspan, rowspan; ``abbr``:
+    title; ``time``: datetime); numeric ones must be plain digits. URLs are resolved against
+    ``base_url`` and must end up http(s): an ``a`` whose href does not is unwrapped to its
+    text, an ``img`` whose src does not is removed. Links get
+    ``rel="noopener noreferrer nofollow"``. Tracking pixels are removed: images of at most
+    2 pixels in either dimension, hidden by inline style, or served from known beacon URLs.
+
+    Args:
+        html: Untrusted HTML (a fragment or a whole document) or plain text.
+        base_url: The URL the HTML came from, for resolving relative links; without it,
+            relative links and images are treated as unusable.
+
+    Returns:
+        A sanitised HTML fragment (no ``html``/``body`` wrapper), trimmed.
+    """
+    if "<" not in html:
+        # Plain text: decode whatever entities it has, then escape it once, properly.
+        return html_lib.escape(html_lib.unescape(html), quote=False).strip()
+    cleaned = _XML_DECLARATION.sub("", html.translate(_CONTROL_CHARS), count=1)
+    soup = BeautifulSoup(cleaned, "lxml")
+    # Comments, CDATA, doctypes and processing instructions are all non-plain strings.
+    for node in list(soup.descendants):
+        if isinstance(node, NavigableString) and type(node) is not NavigableString:
+            node.extract()
+    for tag in soup.find_all(True):
+        if tag.decomposed:  # inside something already removed
+            continue
+        if tag.name in _VOID and tag.contents:
+            _lift_children(tag)
+        if tag.name in _SANITIZE_DROP:
+            tag.decompose()
+        elif tag.name not in _ALLOWED_TAGS:
+            tag.unwrap()
+        else:
+            _clean_tag(tag, base_url)
+    return soup.decode(formatter=_OUTPUT_FORMATTER).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# URLs
+# --------------------------------------------------------------------------------------------
+
+_WEB_SCHEMES: Final = frozenset({"http", "https"})
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Browsers ignore tabs and newlines anywhere in a URL ("java\tscript:" is javascript:), and
+# leading/trailing C0 controls and spaces.
+_URL_INVISIBLE: Final = dict.fromkeys(map(ord, "\t\n\r"), None)
+_URL_EDGE: Final = "".join(chr(c) for c in range(33))
+
+
+def _clean_url(url: str) -> str:
+    url = url.translate(_URL_INVISIBLE).strip(_URL_EDGE)
+    # For http(s) a backslash before the query means a slash to every browser.
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
+    return url[:cut].replace("\\", "/") + url[cut:]
+
+
+def absolute_url(url: str | None, base: str | None = None) -> str | None:
+    """Resolve a link to an absolute http(s) URL, or reject it.
+
+    Args:
+        url: The link as found (may be relative, padded with whitespace, or ``None``).
+        base: The URL of the page or feed the link came from, if known.
+
+    Returns:
+        The absolute URL, or ``None`` when there is no URL, it cannot be resolved, or the
+        result is not http/https with a host (``javascript:``, ``data:``, ``mailto:``,
+        ``file:``, a relative link without a base…).
+    """
+    if url is None:
+        return None
+    url = _clean_url(url)
+    if not url:
+        return None
+    try:
+        if base:
+            url = urljoin(_clean_url(base), url)
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
+        return None
+    return url
+
+
+#: Query parameters that only say how a reader arrived, never which page they wanted.
+_TRACKING_PARAMS: Final = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "ttclid",
+        "twclid",
+        "li_fat_id",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ocid",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "at_medium",
+        "at_campaign",
+        "ref_src",
+        "ref_url",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "rb_clickid",
+        "s_cid",
+    }
+)
+#: Values of ``ref`` that name where a link was shared, as opposed to ``ref`` as content
+#: (a git branch on GitHub, a revision or record id elsewhere), which must be kept.
+_TRACKING_REF_VALUES: Final = frozenset(
+    {
+        "rss",
+        "feed",
+        "feeds",
+        "atom",
+        "feedly",
+        "inoreader",
+        "newsletter",
+        "email",
+        "mail",
+        "twitter",
+        "twtr",
+        "x",
+        "facebook",
+        "fb",
+        "linkedin",
+        "reddit",
+        "hn",
+        "hackernews",
+        "telegram",
+        "whatsapp",
+        "share",
+        "social",
+        "homepage",
+        "home",
+        "nav",
+        "sidebar",
+        "related",
+        "trending",
+        "internal",
+        "producthunt",
+    }
+)
+_PERCENT_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# Characters allowed as they are in a path or query (RFC 3986), plus "%" so existing escapes
+# survive; anything else (spaces, non-ASCII) is percent-encoded as UTF-8.
+_PATH_SAFE: Final = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE: Final = _PATH_SAFE + "?"
+
+
+def _normalize_escapes(text: str) -> str:
+    """Decode escapes of unreserved characters and upper-case the rest (RFC 3986 6.2.2)."""
+
+    def fix(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _PERCENT_ESCAPE.sub(fix, text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    output: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/".join(output)
+
+
+def _is_tracking_param(name: str, value: str) -> bool:
+    key = name.lower()
+    if key.startswith("utm_") or key in _TRACKING_PARAMS:
+        return True
+    return key == "ref" and value.lower() in _TRACKING_REF_VALUES
+
+
+def _clean_query(query: str) -> str:
+    kept: list[str] = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if not _is_tracking_param(unquote_plus(name), unquote_plus(value)):
+            kept.append(pair)
+    return "&".join(kept)
+
+
+def _ascii_host(host: str) -> str:
+    host = host.rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        # Not valid IDNA 2003 (some newer emoji/TLD labels): keep it lower-cased as it is.
+        return host
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """The one spelling of a URL that identifies a page, for deduplicating entries.
+
+    On top of :func:`absolute_url`: scheme and host are lower-cased, the host is converted to
+    ASCII (IDNA) without a trailing dot, a default port (80 for http, 443 for https) is
+    dropped, ``.``/``..`` path segments are resolved, percent-escapes are normalised
+    (unreserved characters decoded, hex upper-cased, non-ASCII encoded as UTF-8), an empty
+    path becomes ``/``, the fragment is dropped, and tracking query parameters are removed
+    (``utm_*`` in any case, click ids like ``fbclid``/``gclid``/``msclkid``, mailing-list ids
+    like ``mc_cid``, ``_hsenc``, ``mkt_tok``, outlet campaign tags like ``ocid``, ``cmpid``,
+    ``ncid``, ``at_medium``, ``ns_source``, Twitter's ``ref_src``/``ref_url``). ``ref`` is
+    removed only when its value is a known referrer label (``rss``, ``twitter``,
+    ``newsletter``…), because elsewhere it selects content (a branch on GitHub). The other
+    parameters keep their order and spelling.
+
+    Args:
+        url: The link as found.
+        base: The URL it was found in, for relative links.
+
+    Returns:
+        The canonical URL, or ``None`` when :func:`absolute_url` rejects the link.
+    """
+    absolute = absolute_url(url, base)
+    if absolute is None:
+        return None
+    parts = urlsplit(absolute)
+    scheme = parts.scheme.lower()
+    host = _ascii_host(parts.hostname or "")
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    if "@" in parts.netloc:
+        netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
+    path = _normalize_escapes(quote(_remove_dot_segments(parts.path), safe=_PATH_SAFE)) or "/"
+    query = _normalize_escapes(quote(_clean_query(parts.query), safe=_QUERY_SAFE))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation, tokens, fingerprints
+# --------------------------------------------------------------------------------------------
+
+_FOLD_PUNCTUATION: Final = str.maketrans(
+    {
+        **dict.fromkeys("\u2019\u2018\u02bc`\u00b4\u2032\u201b", "'"),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+        **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
+    }
+)
+# Only diacritics from the "combining diacritical marks" blocks are folded. Other combining
+# marks are letters' vowel signs in Indic and similar scripts: dropping those would merge
+# unrelated words.
+_DIACRITICS: Final = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
+
+
+def normalize_text(text: str) -> str:
+    """Fold text to the form used for matching and fingerprints (not for display).
+
+    Applies Unicode NFKC, case folding and accent folding ("é" becomes "e"; this also takes
+    the breve off Ukrainian/Russian "й" and the diaeresis off "ї" and "ё", which is harmless
+    as long as both sides of a comparison are folded alike); maps apostrophe variants (right
+    and left single quotes, modifier-letter apostrophe, backtick, acute accent, prime) to
+    ``'`` and hyphen and dash variants (U+2010 to U+2015, minus sign) to ``-``; removes soft
+    hyphens and zero-width characters; collapses whitespace to single spaces and trims.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The normalised text.
+    """
+    # Fold punctuation before NFKC too: NFKC turns the acute accent (U+00B4) into a space
+    # plus a combining accent.
+    folded = unicodedata.normalize("NFKC", text.translate(_FOLD_PUNCTUATION)).casefold()
+    folded = unicodedata.normalize("NFC", _DIACRITICS.sub("", unicodedata.normalize("NFD", folded)))
+    return " ".join(folded.translate(_FOLD_PUNCTUATION).split())
+
+
+# Han and kana have no spaces between words; each character is its own token.
+_CJK: Final = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+
+@functools.cache
+def _token_pattern() -> re.Pattern[str]:
+    # Combining marks belong inside words (Indic vowel signs and viramas, Hebrew and Arabic
+    # points), but Python's \w does not match them, so they are listed from the Unicode
+    # database: once, on first use (it takes ~10 ms), and for the Basic Multilingual Plane.
+    ranges: list[list[int]] = []
+    for code in range(0x0300, 0x10000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    marks = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges)
+    start = rf"[^\W_{_CJK}]"
+    inner = rf"(?:{start}|[{marks}])"
+    return re.compile(rf"[{_CJK}]|{start}{inner}*(?:['-]{inner}+)*")
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into normalised word tokens, for matching and near-duplicate signatures.
+
+    The text goes through :func:`normalize_text`; a token is then a run of letters, digits
+    and combining marks in any script. Apostrophes and hyphens inside a word stay in it
+    ("o'brien", "п'ять", "article-5-style"), but a trailing English possessive ``'s``
+    is split off and dropped ("zelensky's" → "zelensky"), so possessive and plain forms
+    match; a possessive plural keeps no apostrophe ("allies'" → "allies"). Underscores and
+    all other punctuation separate tokens. Han and kana characters are single-character
+    tokens, as those scripts do not separate words with spaces.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The tokens, in order (repeats kept).
+    """
+    result = _token_pattern().findall(normalize_text(text))
+    for index, token in enumerate(result):
+        if token.endswith("'s") and len(token) > 2:
+            result[index] = token[:-2]
+    return result
+
+
+def content_fingerprint(title: str, text: str) -> str:
+    """A stable hash of an article's normalised title and text, for exact-duplicate checks.
+
+    Args:
+        title: The article's title.
+        text: Its plain text.
+
+    Returns:
+        The SHA-256 hex digest of ``normalize_text(title) + "\\n" + normalize_text(text)``.
+    """
+    payload = normalize_text(title) + "\n" + normalize_text(text)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

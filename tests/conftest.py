@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from feedserver import FeedServer, feed_server_fixture
 from newswatch.cli import cli
 from newswatch.storage import Storage, open_storage
 
@@ -86,3 +88,27 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A real HTTP server on 127.0.0.1 (port 0) serving routes the test declares."""
+    yield from feed_server_fixture()
+
+
+@pytest.fixture
+def shared_feeds() -> Path:
+    """The real-feed corpus in ../shared/data/feeds (skips where ../shared is absent)."""
+    folder = SHARED / "data" / "feeds"
+    if not (folder / "MANIFEST.tsv").exists():
+        pytest.skip(f"{folder} not found: the real-feed tests need ../shared beside the repo")
+    return folder
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port nothing listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

@@ -6,12 +6,16 @@ is one method call on the ``Monitor`` it returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from newswatch.config import Config
+from newswatch.config import Config, FetchConfig
+from newswatch.errors import UsageError
+from newswatch.fetching.check import CheckReport, check_url
+from newswatch.ingest import FetchSummary, Progress, make_fetcher, refresh
 from newswatch.model import FeedDeclaration, StatusReport, TopicDefinition
+from newswatch.opml import Outline, write_opml
 from newswatch.storage import FeedSyncResult, Storage, open_storage
 
 Clock = Callable[[], datetime]
@@ -59,6 +63,38 @@ class Monitor:
         result = self.storage.sync_feeds(feed_declarations(self.config), now)
         self.storage.sync_topics(topic_definitions(self.config), now)
         return result
+
+    def fetch(
+        self,
+        *,
+        everything: bool = False,
+        urls: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> FetchSummary:
+        """Run one refresh pass over due feeds (or all, or the named ones).
+
+        Raises:
+            UsageError: a URL in ``urls`` is not a configured feed.
+        """
+        for url in urls:
+            if self.storage.get_feed(url) is None:
+                raise UsageError(f"{url} is not a configured feed (see 'newswatch feeds list')")
+        return refresh(
+            self.storage,
+            self.config.fetch,
+            clock=self._clock,
+            everything=everything,
+            urls=urls,
+            progress=progress,
+        )
+
+    def export_opml(self) -> str:
+        """The configured feeds as an OPML document."""
+        outlines = [
+            Outline(url=feed.url, title=feed.display_name, html_url=feed.site_url)
+            for feed in self.storage.list_feeds()
+        ]
+        return write_opml(outlines, title=f"newswatch feeds ({self.config.path.name})")
 
     def next_digest_times(self) -> dict[str, datetime | None]:
         """When each digest channel's schedule fires next, in UTC."""
@@ -140,3 +176,8 @@ def upgrade_database(config: Config) -> UpgradeResult:
     with open_storage(config.database.url, migrate=False) as storage:
         before, after = storage.upgrade()
         return UpgradeResult(before=before, after=after, database=storage.url)
+
+
+def check_feed(url: str, settings: FetchConfig, *, clock: Clock = utc_now) -> CheckReport:
+    """Fetch ``url`` once and say whether it is a feed (``feeds check``); nothing is stored."""
+    return check_url(url, make_fetcher(settings), now=clock())

@@ -7,6 +7,7 @@ on purpose become one line on stderr and an exit code (2: bad usage or config, 1
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,10 +15,23 @@ from typing import Any, TypeVar
 import click
 
 from newswatch import __version__, starter
-from newswatch.app import Monitor, make_monitor, upgrade_database
-from newswatch.config import Config, default_config_path, load_config
+from newswatch.app import Monitor, check_feed, make_monitor, upgrade_database
+from newswatch.config import Config, FetchConfig, default_config_path, load_config
 from newswatch.errors import NewswatchError
-from newswatch.reporting import ago, feed_json, iso, status_json, table
+from newswatch.files import write_text_atomic
+from newswatch.ingest import FeedResult
+from newswatch.progress import ProgressBar
+from newswatch.reporting import (
+    ago,
+    check_json,
+    check_text,
+    feed_json,
+    fetch_json,
+    fetch_summary_line,
+    iso,
+    status_json,
+    table,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,6 +148,75 @@ def feeds_list(state: _State, as_json: bool, include_inactive: bool) -> None:
         for feed in listed:
             if feed.last_error:
                 click.echo(f"! {feed.url}: {feed.last_error}")
+
+
+@feeds.command("check")
+@click.argument("url")
+@json_option
+@pass_state
+def feeds_check(state: _State, url: str, as_json: bool) -> None:
+    """Fetch URL once: is it a feed (format, entries, samples) or a page (and its feeds)?"""
+    path = state.config_path or default_config_path()
+    settings = state.config().fetch if path.exists() else FetchConfig()
+    report = check_feed(url, settings)
+    if as_json:
+        _print_json(check_json(report))
+    else:
+        click.echo(check_text(report))
+    if report.kind != "feed":
+        sys.exit(1)
+
+
+@feeds.command("export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@pass_state
+def feeds_export(state: _State, output: Path | None) -> None:
+    """Write the configured feeds as OPML, for other feed readers."""
+    with state.monitor() as monitor:
+        document = monitor.export_opml()
+    if output is None:
+        click.echo(document, nl=False)
+    else:
+        write_text_atomic(output, document)
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Fetch every feed, due or not.")
+@click.option(
+    "--feed", "urls", multiple=True, metavar="URL", help="Fetch only this feed (repeatable)."
+)
+@json_option
+@pass_state
+def fetch(state: _State, everything: bool, urls: tuple[str, ...], as_json: bool) -> None:
+    """Run one refresh pass now: fetch due feeds (or all, or some), store new articles."""
+    with state.monitor() as monitor:
+        show_bar = not as_json and sys.stderr.isatty()
+        bar: ProgressBar | None = None
+
+        def progress(result: FeedResult, done: int, total: int) -> None:
+            nonlocal bar
+            if not show_bar:
+                return
+            if bar is None:
+                bar = ProgressBar(total)
+            bar.advance(result.name)
+
+        summary = monitor.fetch(everything=everything, urls=urls, progress=progress)
+        if bar is not None:
+            bar.finish()
+        if as_json:
+            _print_json(fetch_json(summary))
+            return
+        for result in summary.results:
+            if result.error:
+                click.echo(f"! {result.name}: {result.error}", err=True)
+        click.echo(fetch_summary_line(summary))
 
 
 @cli.command()

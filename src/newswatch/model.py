@@ -68,8 +68,11 @@ class Feed:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    redirect_url: str | None  # a permanent redirect seen, not yet adopted
+    redirect_count: int  # consecutive fetches that showed ``redirect_url``
     consecutive_failures: int
     last_error: str | None
+    last_problem: str | None  # recoverable trouble with the last document (malformed XML…)
     last_fetched_at: datetime | None
     last_success_at: datetime | None
     next_fetch_at: datetime | None
@@ -204,3 +207,52 @@ class StatusReport:
     articles: int
     last_digests: dict[str, Digest | None] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """A feed's fetch state after one fetch, as the scheduling policy decided it."""
+
+    url: str
+    status: FeedStatus
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    redirect_url: str | None
+    redirect_count: int
+    consecutive_failures: int
+    last_error: str | None
+    last_fetched_at: datetime
+    last_success_at: datetime | None
+    next_fetch_at: datetime | None
+    title: str | None = None
+    site_url: str | None = None
+    last_problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StorySignature:
+    """What story clustering needs to know of one article."""
+
+    article_id: int
+    feed_id: int
+    story_id: int | None
+    simhash: int | None
+    canonical_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryGroup:
+    """Articles that clustering put together: into an existing story, or a new one."""
+
+    article_ids: tuple[int, ...]
+    story_id: int | None = None  # None: start a new story led by the first article
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What storing one fetched feed document changed."""
+
+    new_ids: tuple[int, ...] = ()
+    updated_ids: tuple[int, ...] = ()
+    unchanged: int = 0

@@ -6,10 +6,13 @@ adding keys.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from newswatch.fetching.check import CheckReport
+from newswatch.ingest import FetchSummary
 from newswatch.model import Digest, Feed, StatusReport
 
 
@@ -29,6 +32,7 @@ def feed_json(feed: Feed) -> dict[str, Any]:
         "title": feed.title,
         "status": feed.status.value,
         "last_error": feed.last_error,
+        "last_problem": feed.last_problem,
         "consecutive_failures": feed.consecutive_failures,
         "articles": feed.articles,
         "last_fetched_at": iso(feed.last_fetched_at),
@@ -105,3 +109,70 @@ def ago(value: datetime | None, now: datetime) -> str:
     else:
         amount = f"{span}s"
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def fetch_json(summary: FetchSummary) -> dict[str, Any]:
+    """The object ``fetch --json`` prints."""
+    return {
+        "feeds": summary.feeds,
+        "fetched": summary.fetched,
+        "not_modified": summary.not_modified,
+        "failed": summary.failed,
+        "new_articles": summary.new_articles,
+        "updated_articles": summary.updated_articles,
+        "elapsed_seconds": round(summary.elapsed, 3),
+        "results": [
+            {
+                "url": r.url,
+                "name": r.name,
+                "outcome": r.outcome,
+                "status": r.status.value,
+                "new_articles": r.new_articles,
+                "updated_articles": r.updated_articles,
+                "error": r.error,
+                "problems": list(r.problems),
+            }
+            for r in summary.results
+        ],
+    }
+
+
+def fetch_summary_line(summary: FetchSummary) -> str:
+    """One line for people: what a fetch pass did."""
+    if not summary.feeds:
+        return "no feed is due (use --all to fetch every feed now)"
+    return (
+        f"{summary.feeds} feeds: {summary.fetched} fetched, {summary.not_modified} not modified, "
+        f"{summary.failed} failed; {summary.new_articles} new articles, "
+        f"{summary.updated_articles} updated ({summary.elapsed:.1f}s)"
+    )
+
+
+def check_text(report: CheckReport) -> str:
+    """``feeds check`` for people."""
+    lines = [f"{report.url}"]
+    if report.final_url and report.final_url != report.url:
+        lines.append(f"  redirected to {report.final_url}")
+    if report.kind == "feed":
+        lines.append(f"  a feed: {report.format}, {report.entries} entries, title {report.title!r}")
+        for sample in report.samples:
+            lines.append(f"  - {sample.title} ({iso(sample.published) or 'no date'})")
+    elif report.kind == "page":
+        if report.feeds_found:
+            lines.append("  not a feed but a web page; it points to these feeds:")
+            lines.extend(f"  - {url}" for url in report.feeds_found)
+        else:
+            lines.append("  not a feed but a web page, and it points to no feed")
+    else:
+        lines.append(f"  error: {report.error}")
+    lines.extend(f"  problem: {p}" for p in report.problems)
+    return "\n".join(lines)
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    """The object ``feeds check --json`` prints."""
+    data = dataclasses.asdict(report)
+    data["samples"] = [
+        {"title": s.title, "url": s.url, "published": iso(s.published)} for s in report.samples
+    ]
+    return data

@@ -7,10 +7,10 @@ repository layout pointed inside the new folder instead.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from newswatch.errors import UsageError
+from newswatch.files import write_text_atomic
 
 STARTER_DIR = Path(__file__).resolve().parent / "starter_files"
 CONFIG_NAME = "newswatch.yaml"
@@ -40,7 +40,8 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
         The files written, the config first.
 
     Raises:
-        UsageError: a file exists and ``force`` is false, or the folder cannot be written.
+        UsageError: a file exists and ``force`` is false.
+        NewswatchError: the folder cannot be written.
     """
     files = {
         directory / CONFIG_NAME: starter_config_text(),
@@ -50,12 +51,6 @@ def write_starter(directory: Path, *, force: bool = False) -> list[Path]:
         existing = [str(path) for path in files if path.exists()]
         if existing:
             raise UsageError(f"{', '.join(existing)} already exists; use --force to overwrite")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for path, text in files.items():
-            temporary = path.with_name(f".{path.name}.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write to {directory}: {exc.strerror}") from None
+    for path, text in files.items():
+        write_text_atomic(path, text)
     return list(files)

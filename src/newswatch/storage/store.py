@@ -34,7 +34,11 @@ from newswatch.model import (
     Feed,
     FeedDeclaration,
     FeedStatus,
+    FeedUpdate,
+    IngestResult,
     Story,
+    StoryGroup,
+    StorySignature,
     TopicCount,
     TopicDefinition,
     TopicMatch,
@@ -232,6 +236,121 @@ class Storage:
                 .where(ArticleRow.feed_id == row.id, ArticleRow.removed_at.is_(None))
             )
             return _feed(row, count or 0)
+
+    def due_feeds(
+        self, now: datetime, *, everything: bool = False, urls: Sequence[str] = ()
+    ) -> list[Feed]:
+        """Feeds to fetch now: active, not disabled, and due (or all of them, or these URLs).
+
+        Feeds named in ``urls`` (declared or current URL) are returned even when disabled: a
+        person asked for them.
+        """
+        query = select(FeedRow).where(FeedRow.active.is_(True)).order_by(FeedRow.id)
+        if urls:
+            query = query.where(FeedRow.declared_url.in_(urls) | FeedRow.url.in_(urls))
+        else:
+            query = query.where(FeedRow.status != FeedStatus.DISABLED.value)
+            if not everything:
+                query = query.where(
+                    FeedRow.next_fetch_at.is_(None) | (FeedRow.next_fetch_at <= now)
+                )
+        with self._transaction() as session:
+            return [_feed(row, 0) for row in session.scalars(query)]
+
+    def record_fetch(
+        self, feed_id: int, update: FeedUpdate, articles: Sequence[Article], now: datetime
+    ) -> IngestResult:
+        """Store one fetch of a feed: its new state and its articles, in one transaction.
+
+        An article whose entry key is stored already updates that row when its title or text
+        changed (and is then tagged again). An entry with a new GUID but the same canonical
+        link and title as a stored entry whose GUID is gone from the document is that entry
+        under a GUID that changes on every fetch, not a new one. Tombstoned entries are left
+        alone: they never come back.
+
+        Returns:
+            The ids of the new and updated articles.
+        """
+        with self._transaction() as session:
+            feed = session.get_one(FeedRow, feed_id)
+            for name in _FEED_UPDATE_FIELDS:
+                setattr(feed, name, getattr(update, name))
+            feed.status = update.status.value
+            feed.last_error_at = now if update.last_error else feed.last_error_at
+            feed.updated_at = now
+            if not articles:
+                return IngestResult()
+            by_key, by_url = _existing_articles(session, feed_id, articles)
+            keys = {a.entry_key for a in articles}
+            new_rows: list[ArticleRow] = []
+            updated: list[int] = []
+            unchanged = 0
+            for article in articles:
+                row = by_key.get(article.entry_key) or _same_entry_new_guid(
+                    by_url.get(article.canonical_url or "", ()), article, keys
+                )
+                if row is None:
+                    row = ArticleRow(
+                        feed_id=feed_id,
+                        entry_key=article.entry_key,
+                        ingested_at=article.ingested_at or now,
+                        backlog=article.backlog,
+                    )
+                    _copy_content(row, article)
+                    new_rows.append(row)
+                    by_key[article.entry_key] = row  # a repeat in the same batch finds it
+                elif row.removed_at is None and (
+                    row.fingerprint != article.fingerprint or row.title != article.title
+                ):
+                    _copy_content(row, article)
+                    row.tagged_at = None
+                    if row.id is not None:
+                        updated.append(row.id)
+                else:
+                    unchanged += 1
+            session.add_all(new_rows)
+            session.flush()
+            return IngestResult(
+                new_ids=tuple(row.id for row in new_rows),
+                updated_ids=tuple(updated),
+                unchanged=unchanged,
+            )
+
+    def unclustered(self, limit: int = 10_000) -> list[StorySignature]:
+        """Articles not yet in a story, in ingestion order."""
+        query = (
+            select(ArticleRow)
+            .where(ArticleRow.story_id.is_(None), ArticleRow.removed_at.is_(None))
+            .order_by(ArticleRow.id)
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return [_signature(row) for row in session.scalars(query)]
+
+    def story_signatures(self, since: datetime) -> list[StorySignature]:
+        """Articles ingested since ``since`` that belong to a story."""
+        query = select(ArticleRow).where(
+            ArticleRow.story_id.is_not(None),
+            ArticleRow.ingested_at >= since,
+            ArticleRow.removed_at.is_(None),
+        )
+        with self._transaction() as session:
+            return [_signature(row) for row in session.scalars(query)]
+
+    def assign_stories(self, groups: Sequence[StoryGroup], now: datetime) -> None:
+        """Apply clustering: join existing stories or start new ones, in one transaction."""
+        with self._transaction() as session:
+            for group in groups:
+                rows = [session.get_one(ArticleRow, i) for i in group.article_ids]
+                if group.story_id is None:
+                    story = StoryRow(title=rows[0].title, first_seen_at=now, last_seen_at=now)
+                    session.add(story)
+                    session.flush()
+                else:
+                    story = session.get_one(StoryRow, group.story_id)
+                    story.last_seen_at = max(story.last_seen_at, now)
+                for row in rows:
+                    row.story_id = story.id
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -510,6 +629,68 @@ def open_storage(url: str, *, migrate: bool = True) -> Storage:
 # -- row → dataclass ------------------------------------------------------------------------
 
 
+_FEED_UPDATE_FIELDS = (
+    "url",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "redirect_url",
+    "redirect_count",
+    "consecutive_failures",
+    "last_error",
+    "last_fetched_at",
+    "last_success_at",
+    "next_fetch_at",
+    "title",
+    "site_url",
+    "last_problem",
+)
+
+
+def _existing_articles(
+    session: Session, feed_id: int, articles: Sequence[Article]
+) -> tuple[dict[str, ArticleRow], dict[str, list[ArticleRow]]]:
+    """Stored rows of this feed: by entry key, and by canonical link."""
+    found: dict[str, ArticleRow] = {}
+    by_url: dict[str, list[ArticleRow]] = {}
+    keys = list({a.entry_key for a in articles})
+    urls = list({a.canonical_url for a in articles if a.canonical_url})
+    for start in range(0, len(keys), 500):
+        for row in session.scalars(
+            select(ArticleRow).where(
+                ArticleRow.feed_id == feed_id, ArticleRow.entry_key.in_(keys[start : start + 500])
+            )
+        ):
+            found[row.entry_key] = row
+    for start in range(0, len(urls), 500):
+        for row in session.scalars(
+            select(ArticleRow)
+            .where(
+                ArticleRow.feed_id == feed_id,
+                ArticleRow.canonical_url.in_(urls[start : start + 500]),
+            )
+            .order_by(ArticleRow.id)
+        ):
+            by_url.setdefault(row.canonical_url or "", []).append(row)
+    return found, by_url
+
+
+def _same_entry_new_guid(
+    candidates: Sequence[ArticleRow], article: Article, keys_in_document: set[str]
+) -> ArticleRow | None:
+    # Several real entries may share one link (link posts pointing at the same page), so the
+    # link alone proves nothing: the stored entry must also have left the document and carry
+    # the same title.
+    for row in candidates:
+        if row.entry_key not in keys_in_document and row.title == article.title:
+            return row
+    return None
+
+
+def _signature(row: ArticleRow) -> StorySignature:
+    return StorySignature(row.id, row.feed_id, row.story_id, row.simhash, row.canonical_url)
+
+
 def _feed(row: FeedRow, articles: int) -> Feed:
     return Feed(
         id=row.id,
@@ -526,8 +707,11 @@ def _feed(row: FeedRow, articles: int) -> Feed:
         etag=row.etag,
         last_modified=row.last_modified,
         body_hash=row.body_hash,
+        redirect_url=row.redirect_url,
+        redirect_count=row.redirect_count,
         consecutive_failures=row.consecutive_failures,
         last_error=row.last_error,
+        last_problem=row.last_problem,
         last_fetched_at=row.last_fetched_at,
         last_success_at=row.last_success_at,
         next_fetch_at=row.next_fetch_at,

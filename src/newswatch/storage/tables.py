@@ -105,6 +105,8 @@ class FeedRow(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None]
     last_error_at: Mapped[datetime | None]
+    # A recoverable problem of the last document (malformed XML that still gave entries).
+    last_problem: Mapped[str | None]
     last_fetched_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     next_fetch_at: Mapped[datetime | None]

@@ -1,0 +1,153 @@
+"""Turning a downloaded document into a ``ParsedFeed``: RSS and Atom via feedparser, JSON Feed
+via our own parser, and a clear error naming the advertised feeds when the URL gave a web page.
+
+feedparser never fetches anything here: it gets the bytes and the HTTP headers (so the charset
+and the base URL for relative links resolve as the server meant). Its HTML sanitiser is off:
+newswatch cleans HTML itself, once, in ``normalize``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax import SAXParseException
+
+import feedparser
+
+from newswatch.fetching.discover import discover_feeds, looks_like_html
+from newswatch.fetching.errors import FeedParseError, NotAFeedError
+from newswatch.fetching.jsonfeed import looks_like_json_feed, parse_json_feed
+from newswatch.fetching.parsed import ParsedEntry, ParsedFeed
+
+
+def parse_document(
+    body: bytes, *, url: str, headers: Mapping[str, str] | None = None
+) -> ParsedFeed:
+    """Parse a feed document of any supported format.
+
+    Args:
+        body: the document as downloaded (decompressed).
+        url: where it came from (after redirects): the base for relative links.
+        headers: the HTTP response headers (lower-case names), for the charset.
+
+    Returns:
+        The feed; recoverable problems (malformed XML that still gave entries) are listed in
+        ``problems``.
+
+    Raises:
+        NotAFeedError: the document is a web page; the message names the feeds it advertises.
+        FeedParseError: the document cannot be read as a feed at all.
+    """
+    headers = dict(headers or {})
+    content_type = headers.get("content-type")
+    if not body.strip():
+        raise FeedParseError("empty document: the server sent no content")
+    if looks_like_json_feed(body, content_type):
+        return parse_json_feed(body, url)
+    if looks_like_html(body, content_type):
+        found = discover_feeds(body, url)
+        raise NotAFeedError(url, [feed.url for feed in found])
+    return _parse_xml(body, url, headers)
+
+
+def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+    headers.setdefault("content-location", url)
+    result = feedparser.parse(
+        body,
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=True,
+    )
+    version = result.get("version") or ""
+    problems: list[str] = []
+    if result.get("bozo"):
+        exc = result.get("bozo_exception")
+        problems.append(_describe(exc))
+    entries = result.get("entries") or []
+    if not version and not entries:
+        reason = problems[0] if problems else "no RSS, Atom or JSON Feed structure found"
+        raise FeedParseError(f"not a feed: {reason}")
+    feed = result.get("feed") or {}
+    language = _clean(feed.get("language"))
+    base = feed.get("link") or url
+    return ParsedFeed(
+        format=version or "unknown",
+        title=_clean(feed.get("title")),
+        site_url=_clean(feed.get("link")),
+        language=language,
+        ttl_seconds=_ttl(feed.get("ttl")),
+        entries=tuple(_entry(e, language, base) for e in entries),
+        problems=tuple(problems),
+    )
+
+
+def _entry(entry: Any, feed_language: str | None, feed_base: str) -> ParsedEntry:
+    content_html = ""
+    content_text = ""
+    for item in entry.get("content") or ():
+        value = item.get("value") or ""
+        if "html" in (item.get("type") or "html"):
+            if len(value) > len(content_html):
+                content_html = value
+        elif len(value) > len(content_text):
+            content_text = value
+    summary = entry.get("summary") or ""
+    summary_type = (entry.get("summary_detail") or {}).get("type") or "text/html"
+    # Plain text goes through the same HTML-to-text path as HTML, so escape its markup chars.
+    summary_html = summary if "html" in summary_type else html.escape(summary, quote=False)
+    title = entry.get("title") or ""
+    if "html" not in ((entry.get("title_detail") or {}).get("type") or "text/plain"):
+        title = html.escape(title, quote=False)
+    detail = entry.get("title_detail") or {}
+    return ParsedEntry(
+        guid=_clean(entry.get("id")),
+        link=_clean(entry.get("link")),
+        title=title,
+        summary_html=summary_html,
+        content_html=content_html,
+        content_text=content_text,
+        author=_clean(entry.get("author")),
+        published=_datetime(entry.get("published_parsed") or entry.get("created_parsed")),
+        # dict.get skips feedparser's deprecated fallback from updated_parsed to published_parsed.
+        updated=_datetime(dict.get(entry, "updated_parsed")),
+        language=_clean(detail.get("language")) or feed_language,
+        base_url=_clean(detail.get("base")) or feed_base,
+    )
+
+
+def _datetime(value: time.struct_time | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _ttl(value: object) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
+def _clean(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _describe(exc: object) -> str:
+    if exc is None:
+        return "malformed document"
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else type(exc).__name__
+    if isinstance(exc, SAXParseException):
+        return f"malformed XML at line {exc.getLineNumber()}: {exc.getMessage()}"
+    return f"malformed document: {detail}"

@@ -1,0 +1,248 @@
+"""One refresh pass: fetch due feeds, parse, normalise, store, cluster into stories.
+
+Fetches run concurrently on an asyncio loop (``fetch.concurrency``, ``fetch.per_host``); each
+finished download is processed — parsed, normalised and stored in one transaction per feed — on
+a single worker thread, so the database sees one writer and the loop keeps reading other
+responses meanwhile. One bad feed never stops the others: everything that goes wrong with a
+feed ends as that feed's recorded error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+
+from newswatch.config import FetchConfig
+from newswatch.fetching.errors import FeedParseError
+from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
+from newswatch.fetching.parse import parse_document
+from newswatch.fetching.policy import Failure, Outcome, Success, decide
+from newswatch.model import Article, Feed, FeedStatus
+from newswatch.normalize import normalize_entries
+from newswatch.storage import Storage
+from newswatch.stories import cluster
+
+log = logging.getLogger(__name__)
+
+#: How far back a new article looks for the story it belongs to.
+STORY_WINDOW = timedelta(days=3)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResult:
+    """What happened to one feed in a pass."""
+
+    url: str
+    name: str
+    outcome: str  # "fetched" | "not_modified" | "unchanged" | "failed"
+    status: FeedStatus
+    new_articles: int = 0
+    updated_articles: int = 0
+    error: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSummary:
+    """A whole pass, as ``newswatch fetch`` reports it."""
+
+    feeds: int
+    fetched: int
+    not_modified: int  # 304, or a body identical to the last one
+    failed: int
+    new_articles: int
+    updated_articles: int
+    elapsed: float
+    results: tuple[FeedResult, ...]
+
+
+Clock = Callable[[], datetime]
+#: Called after each feed with its result, how many feeds are done, and how many in all.
+Progress = Callable[[FeedResult, int, int], None]
+
+
+def refresh(
+    storage: Storage,
+    settings: FetchConfig,
+    *,
+    clock: Clock,
+    everything: bool = False,
+    urls: Sequence[str] = (),
+    progress: Progress | None = None,
+    fetcher: Fetcher | None = None,
+) -> FetchSummary:
+    """Run one pass over the due feeds (or all of them, or those named).
+
+    Args:
+        storage: where feeds, state and articles live.
+        settings: the ``fetch:`` config.
+        clock: the time source.
+        everything: fetch every active feed, due or not.
+        urls: fetch only these feeds (declared or current URLs).
+        progress: called after each feed is done (result, done, total).
+        fetcher: the HTTP fetcher to use (default: one built from ``settings``).
+
+    Returns:
+        Counts and per-feed results.
+    """
+    started = clock()
+    feeds = storage.due_feeds(started, everything=everything, urls=urls)
+    fetcher = fetcher or make_fetcher(settings)
+    processor = _Processor(storage, settings, clock)
+    results = asyncio.run(_fetch_all(feeds, fetcher, processor, progress)) if feeds else []
+    processor.cluster_new_articles()
+    elapsed = (clock() - started).total_seconds()
+    summary = FetchSummary(
+        feeds=len(results),
+        fetched=sum(r.outcome == "fetched" for r in results),
+        not_modified=sum(r.outcome in ("not_modified", "unchanged") for r in results),
+        failed=sum(r.outcome == "failed" for r in results),
+        new_articles=sum(r.new_articles for r in results),
+        updated_articles=sum(r.updated_articles for r in results),
+        elapsed=elapsed,
+        results=tuple(results),
+    )
+    log.info(
+        "fetch pass done: feeds=%d fetched=%d not_modified=%d failed=%d new=%d elapsed=%.1fs",
+        summary.feeds,
+        summary.fetched,
+        summary.not_modified,
+        summary.failed,
+        summary.new_articles,
+        elapsed,
+    )
+    return summary
+
+
+def make_fetcher(settings: FetchConfig) -> Fetcher:
+    """A fetcher with the limits of the ``fetch:`` config."""
+    return Fetcher(
+        timeout=settings.timeout.total_seconds(),
+        max_bytes=settings.max_bytes,
+        concurrency=settings.concurrency,
+        per_host=settings.per_host,
+        user_agent=settings.user_agent or USER_AGENT,
+    )
+
+
+async def _fetch_all(
+    feeds: Sequence[Feed], fetcher: Fetcher, processor: _Processor, progress: Progress | None
+) -> list[FeedResult]:
+    loop = asyncio.get_running_loop()
+    results: list[FeedResult] = []
+
+    async def download(feed: Feed) -> tuple[Feed, FetchResponse | FetchError]:
+        try:
+            return feed, await fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FetchError as exc:
+            return feed, exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as worker:
+        async with fetcher:
+            for next_done in asyncio.as_completed([download(feed) for feed in feeds]):
+                feed, got = await next_done
+                result = await loop.run_in_executor(worker, processor.process, feed, got)
+                results.append(result)
+                if progress is not None:
+                    progress(result, len(results), len(feeds))
+    return results
+
+
+class _Processor:
+    """Turns one download into stored state. Runs on the single storage thread."""
+
+    def __init__(self, storage: Storage, settings: FetchConfig, clock: Clock) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._clock = clock
+
+    def process(self, feed: Feed, got: FetchResponse | FetchError) -> FeedResult:
+        now = self._clock()
+        articles: list[Article] = []
+        problems: tuple[str, ...] = ()
+        outcome: Outcome
+        kind: str
+        if isinstance(got, FetchError):
+            outcome, kind = Failure(str(got)), "failed"
+        elif got.status == 304:
+            outcome = Success(got.headers, permanent_redirect=got.permanent_redirect)
+            kind = "not_modified"
+        elif not 200 <= got.status < 300:
+            outcome, kind = Failure(_http_error(got), got.status, got.headers), "failed"
+        else:
+            body_hash = hashlib.sha256(got.body).hexdigest()
+            if body_hash == feed.body_hash:
+                outcome = Success(got.headers, body_hash, permanent_redirect=got.permanent_redirect)
+                kind = "unchanged"
+            else:
+                outcome, articles, problems = self._parse(feed, got, body_hash, now)
+                kind = "fetched" if isinstance(outcome, Success) else "failed"
+
+        update = decide(feed, outcome, now=now, default_interval=self._settings.default_interval)
+        stored = self._storage.record_fetch(feed.id, update, articles, now)
+        if isinstance(outcome, Failure):
+            log.warning("feed failed: url=%s error=%s", feed.url, outcome.message)
+        for problem in problems:
+            log.info("feed problem: url=%s problem=%s", feed.url, problem)
+        return FeedResult(
+            url=feed.url,
+            name=feed.display_name,
+            outcome=kind,
+            status=update.status,
+            new_articles=len(stored.new_ids),
+            updated_articles=len(stored.updated_ids),
+            error=outcome.message if isinstance(outcome, Failure) else None,
+            problems=problems,
+        )
+
+    def _parse(
+        self, feed: Feed, got: FetchResponse, body_hash: str, now: datetime
+    ) -> tuple[Outcome, list[Article], tuple[str, ...]]:
+        try:
+            parsed = parse_document(got.body, url=got.final_url, headers=got.headers)
+        except FeedParseError as exc:
+            return Failure(str(exc), got.status, got.headers), [], ()
+        articles = normalize_entries(
+            parsed.entries,
+            feed_id=feed.id,
+            feed_url=got.final_url,
+            feed_language=parsed.language,
+            fetched_at=now,
+            # The entries a feed holds when first seen are history, not news.
+            backlog=feed.last_success_at is None and not feed.backfill,
+        )
+        success = Success(
+            got.headers,
+            body_hash,
+            ttl_seconds=parsed.ttl_seconds,
+            permanent_redirect=got.permanent_redirect,
+            title=parsed.title,
+            site_url=parsed.site_url,
+            problem="; ".join(parsed.problems)[:500] or None,
+        )
+        return success, articles, parsed.problems
+
+    def cluster_new_articles(self) -> None:
+        """Put every article not yet in a story into one (idempotent; redone after a crash)."""
+        now = self._clock()
+        new = self._storage.unclustered()
+        if not new:
+            return
+        known = self._storage.story_signatures(now - STORY_WINDOW)
+        self._storage.assign_stories(cluster(new, known), now)
+
+
+def _http_error(response: FetchResponse) -> str:
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = "unknown status"
+    return f"HTTP {response.status} {phrase}"

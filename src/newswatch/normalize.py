@@ -1,0 +1,166 @@
+"""Turning parsed feed entries into clean ``Article`` values.
+
+Pure functions of (entries, feed, fetch time): plain text and sanitised HTML from the entry's
+content, absolute and canonical links, UTC dates (the fetch time stands in, flagged, when a date
+is missing or absurd), the entry's identity inside its feed, and the signatures dedup and story
+clustering use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from newswatch.dedup import simhash, story_text
+from newswatch.fetching.parsed import ParsedEntry
+from newswatch.model import Article
+from newswatch.text import (
+    absolute_url,
+    canonical_url,
+    content_fingerprint,
+    html_to_text,
+    sanitize_html,
+)
+
+#: Titles longer than this are cut (a hostile feed may send megabytes of title).
+MAX_TITLE_CHARS = 500
+#: Summaries shown in digests are cut to this.
+MAX_SUMMARY_CHARS = 1_000
+#: Article text and HTML kept per entry.
+MAX_CONTENT_CHARS = 200_000
+#: A date further in the future than this is not believed.
+FUTURE_TOLERANCE = timedelta(days=1)
+#: A date before this is not believed either (epoch zeros, parse accidents).
+EARLIEST_DATE = datetime.fromisoformat("1995-01-01T00:00:00+00:00")
+
+
+def normalize_entries(
+    entries: Iterable[ParsedEntry],
+    *,
+    feed_id: int,
+    feed_url: str,
+    feed_language: str | None,
+    fetched_at: datetime,
+    backlog: bool = False,
+) -> list[Article]:
+    """Normalise a feed's entries; a key seen twice in one document keeps its first entry.
+
+    Args:
+        entries: the parsed entries, in document order.
+        feed_id: the stored feed they belong to.
+        feed_url: the URL the document came from (base for relative links).
+        feed_language: the feed's language, for entries that state none.
+        fetched_at: when the document was fetched (UTC).
+        backlog: mark the articles as backlog (a feed's first fetch).
+
+    Returns:
+        The articles, in document order, without duplicates.
+    """
+    articles: dict[str, Article] = {}
+    for entry in entries:
+        article = normalize_entry(
+            entry,
+            feed_id=feed_id,
+            feed_url=feed_url,
+            feed_language=feed_language,
+            fetched_at=fetched_at,
+            backlog=backlog,
+        )
+        articles.setdefault(article.entry_key, article)
+    return list(articles.values())
+
+
+def normalize_entry(
+    entry: ParsedEntry,
+    *,
+    feed_id: int,
+    feed_url: str,
+    feed_language: str | None,
+    fetched_at: datetime,
+    backlog: bool = False,
+) -> Article:
+    """Normalise one entry; see ``normalize_entries``."""
+    base = entry.base_url or feed_url
+    link = absolute_url(entry.link, base) or absolute_url(entry.link, feed_url)
+    canonical = canonical_url(link)
+    title = _clip(html_to_text(entry.title), MAX_TITLE_CHARS)
+
+    raw_html = entry.content_html or entry.summary_html
+    content_html = sanitize_html(raw_html[: MAX_CONTENT_CHARS * 2], base) if raw_html else ""
+    if entry.content_html:
+        content_text = html_to_text(entry.content_html)
+    elif entry.content_text:
+        content_text = html_to_text(html.escape(entry.content_text, quote=False))
+    else:
+        content_text = html_to_text(entry.summary_html)
+    content_text = _clip(content_text, MAX_CONTENT_CHARS)
+    summary_source = html_to_text(entry.summary_html) if entry.summary_html else content_text
+    summary = _clip(summary_source, MAX_SUMMARY_CHARS)
+    if not title:
+        title = _clip(summary or content_text, 120) or (canonical or "(untitled)")
+
+    published, estimated = _believable(entry.published or entry.updated, fetched_at)
+    updated, _ = _believable(entry.updated, fetched_at)
+    return Article(
+        feed_id=feed_id,
+        entry_key=entry_key(entry.guid, canonical, title, content_text),
+        title=title,
+        url=link,
+        canonical_url=canonical,
+        guid=_clip(entry.guid, 2_000) if entry.guid else None,
+        summary=summary,
+        content_text=content_text,
+        content_html=content_html[:MAX_CONTENT_CHARS],
+        author=_clip(entry.author, 200) if entry.author else None,
+        language=_language(entry.language or feed_language),
+        published_at=published,
+        updated_at=updated if updated != published else None,
+        date_estimated=estimated,
+        fingerprint=content_fingerprint(title, content_text),
+        # A text with no words has no signature (0 would make all such articles one story).
+        simhash=simhash(story_text(title, content_text)) or None,
+        backlog=backlog,
+        ingested_at=fetched_at,
+    )
+
+
+def entry_key(guid: str | None, canonical: str | None, title: str, text: str) -> str:
+    """An entry's identity inside its feed: its GUID, else its canonical link, else a hash.
+
+    Long GUIDs and links are hashed so the key stays short and indexable.
+    """
+    if guid:
+        return _bounded("guid:", guid)
+    if canonical:
+        return _bounded("url:", canonical)
+    digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+    return f"hash:{digest[:40]}"
+
+
+def _bounded(prefix: str, value: str) -> str:
+    if len(value) <= 400:
+        return prefix + value
+    return f"{prefix}sha256:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def _believable(value: datetime | None, fetched_at: datetime) -> tuple[datetime, bool]:
+    if value is None or value < EARLIEST_DATE or value > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at, True
+    return value, False
+
+
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    # "en-US", "en_us", "EN" → "en-us" / "en": short, lower-case, hyphenated.
+    return value.strip().replace("_", "-").lower()[:16] or None
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip() + "…"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -79,7 +80,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
     """Run the newswatch CLI in-process; the environment carries no newswatch settings."""
     for name in ("NEWSWATCH_CONFIG", "NEWSWATCH_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -87,7 +88,12 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     def run(*args: str, env: dict[str, str] | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
-    return run
+    yield run
+    # `-v` points a log handler at the runner's captured stderr; do not let it outlive the test.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == "newswatch":
+            root.removeHandler(handler)
 
 
 @pytest.fixture

@@ -354,3 +354,17 @@ def test_feeds_check_and_export(
     exported = run_cli("--config", str(path), "feeds", "export").output
     assert f'xmlUrl="{url}"' in exported
     assert 'title="Guardian"' in exported
+
+
+def test_verbose_fetch_logs_events(
+    feed_server: FeedServer, write_config: WriteConfig, run_cli: Callable[..., Result]
+) -> None:
+    broken = feed_server.route("/broken", status=500)
+    path = write_config({"feeds": [{"url": broken}], "logging": {"format": "json"}})
+    quiet = run_cli("--config", str(path), "fetch")
+    assert quiet.stderr == f"! {broken}: HTTP 500 Internal Server Error\n"
+    loud = run_cli("--config", str(path), "-v", "fetch", "--all")
+    events = [json.loads(line) for line in loud.stderr.splitlines() if line.startswith("{")]
+    assert any(e["level"] == "warning" and f"url={broken}" in e["message"] for e in events), (
+        loud.stderr
+    )

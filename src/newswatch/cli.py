@@ -20,6 +20,7 @@ from newswatch.config import Config, FetchConfig, default_config_path, load_conf
 from newswatch.errors import NewswatchError
 from newswatch.files import write_text_atomic
 from newswatch.ingest import FeedResult
+from newswatch.logs import configure_logging
 from newswatch.progress import ProgressBar
 from newswatch.reporting import (
     ago,
@@ -39,11 +40,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _State:
     """What the top-level options leave for the commands."""
 
-    def __init__(self, config_path: Path | None) -> None:
+    def __init__(self, config_path: Path | None, verbose: int) -> None:
         self.config_path = config_path
+        self.verbose = verbose
 
     def config(self) -> Config:
-        return load_config(self.config_path or default_config_path())
+        config = load_config(self.config_path or default_config_path())
+        # Commands report their own results; log records are for -v (and for the daemon).
+        if self.verbose:
+            level = "debug" if self.verbose > 1 else config.logging.level
+            configure_logging(level, config.logging.format)
+        return config
 
     def monitor(self) -> Monitor:
         return make_monitor(self.config())
@@ -82,10 +89,13 @@ def json_option(func: F) -> F:
     default=None,
     help="Config file (default: $NEWSWATCH_CONFIG, else ./config/newswatch.yaml).",
 )
+@click.option(
+    "-v", "--verbose", count=True, help="Log what happens (-vv: everything, for debugging)."
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """newswatch: follow news feeds, tag them against your briefing's topics, read one digest."""
-    ctx.obj = _State(config_path)
+    ctx.obj = _State(config_path, verbose)
 
 
 @cli.command()

@@ -266,7 +266,7 @@ class TopicConfig(_Section):
     name: str
     description: str = ""
     query: str
-    threshold: float = Field(1.0, ge=0)
+    threshold: float = Field(0.5, ge=0, le=1)
     exclude: str | None = None
 
     @field_validator("slug")

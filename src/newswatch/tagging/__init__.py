@@ -1,0 +1,1 @@
+"""Tagging articles against topics: the query language, matching, scoring, evidence."""

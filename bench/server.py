@@ -88,7 +88,8 @@ class ServerProcess:
         """Stop the server (closing its standard input) and collect its closing line."""
         if self._process.poll() is not None:
             return
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.close()
         try:
             tail = self._process.stdout.read()
@@ -122,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     with FeedServer() as server:
         paths = serve_folder(server, args.folder, gzip=not args.no_gzip)
         print(json.dumps({"url": server.url, "paths": paths}), flush=True)
-        stop.wait()
+        while not stop.wait(0.5):
+            pass
         received = len(server.requests)
     print(
         json.dumps({"requests": received, "errors": [repr(e) for e in server.errors]}),

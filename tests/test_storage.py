@@ -14,6 +14,7 @@ from newswatch.model import (
     DeliveryStatus,
     DigestItem,
     DigestStatus,
+    Evidence,
     FeedDeclaration,
     FeedStatus,
     TopicDefinition,
@@ -152,8 +153,16 @@ def test_matches_round_trip(storage: Storage) -> None:
     article, _ = storage.save_article(make_article(storage), NOW)
     assert article.id is not None
     matches = [
-        TopicMatch(article.id, "frozen-assets", 1.5, ("Euroclear",), "…at Euroclear…"),
-        TopicMatch(article.id, "peace-talks", 3.25, ("peace plan", "Geneva"), None),
+        TopicMatch(
+            article.id, "frozen-assets", 0.5, (Evidence("euroclear", "body", 12),), "…Euroclear…"
+        ),
+        TopicMatch(
+            article.id,
+            "peace-talks",
+            0.875,
+            (Evidence("peace plan", "title", 3), Evidence("geneva", "lead", 0)),
+            None,
+        ),
     ]
     storage.save_matches(article.id, matches, NOW)
     assert storage.matches_for(article.id) == [matches[1], matches[0]]

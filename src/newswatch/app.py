@@ -6,8 +6,8 @@ is one method call on the ``Monitor`` it returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from newswatch.config import Config, FetchConfig
@@ -17,6 +17,9 @@ from newswatch.ingest import FetchSummary, Progress, make_fetcher, refresh
 from newswatch.model import FeedDeclaration, StatusReport, TopicDefinition
 from newswatch.opml import Outline, write_opml
 from newswatch.storage import FeedSyncResult, Storage, open_storage
+from newswatch.tagging.apply import TagSummary, document_of, make_tagger, tag_stored
+from newswatch.tagging.document import Document
+from newswatch.tagging.matcher import Match, Tagger
 
 Clock = Callable[[], datetime]
 
@@ -42,6 +45,7 @@ class Monitor:
         self.config = config
         self.storage = storage
         self._clock = clock
+        self._tagger: Tagger | None = None
 
     def now(self) -> datetime:
         """The current time as the monitor sees it (injectable for tests)."""
@@ -62,6 +66,7 @@ class Monitor:
         now = self.now()
         result = self.storage.sync_feeds(feed_declarations(self.config), now)
         self.storage.sync_topics(topic_definitions(self.config), now)
+        self._tagger = None
         return result
 
     def fetch(
@@ -79,7 +84,7 @@ class Monitor:
         for url in urls:
             if self.storage.get_feed(url) is None:
                 raise UsageError(f"{url} is not a configured feed (see 'newswatch feeds list')")
-        return refresh(
+        summary = refresh(
             self.storage,
             self.config.fetch,
             clock=self._clock,
@@ -87,6 +92,35 @@ class Monitor:
             urls=urls,
             progress=progress,
         )
+        # New and changed articles are tagged in the same pass (and any left untagged before).
+        tagged = self.tag()
+        return replace(summary, tagged=tagged.articles)
+
+    @property
+    def tagger(self) -> Tagger:
+        """The configured topics, compiled (built once per monitor)."""
+        if self._tagger is None:
+            self._tagger = make_tagger(self.storage.list_topics())
+        return self._tagger
+
+    def tag(
+        self, *, everything: bool = False, progress: Callable[[int], None] | None = None
+    ) -> TagSummary:
+        """Tag the untagged articles, or (``everything``) retag all with the current topics."""
+        return tag_stored(
+            self.storage, self.tagger, clock=self._clock, everything=everything, progress=progress
+        )
+
+    def stored_documents(self) -> Iterator[tuple[str, str, Document]]:
+        """Every stored article as (id, title, document), oldest first, read in batches."""
+        after = 0
+        while True:
+            batch = self.storage.articles_to_tag(after_id=after, everything=True)
+            if not batch:
+                return
+            for article in batch:
+                yield str(article.id), article.title, document_of(article)
+            after = batch[-1].id or after
 
     def export_opml(self) -> str:
         """The configured feeds as an OPML document."""
@@ -181,3 +215,20 @@ def upgrade_database(config: Config) -> UpgradeResult:
 def check_feed(url: str, settings: FetchConfig, *, clock: Clock = utc_now) -> CheckReport:
     """Fetch ``url`` once and say whether it is a feed (``feeds check``); nothing is stored."""
     return check_url(url, make_fetcher(settings), now=clock())
+
+
+def tagger_from_config(config: Config) -> Tagger:
+    """The configured topics compiled, without a database (``topics match``/``eval``)."""
+    return make_tagger(topic_definitions(config))
+
+
+def test_query(
+    tagger: Tagger, documents: Iterable[tuple[str, str, Document]], limit: int
+) -> list[tuple[str, str, Match]]:
+    """The best ``limit`` (id, title, match) for a one-topic tagger over documents."""
+    found = []
+    for ident, title, document in documents:
+        for match in tagger.match(document):
+            found.append((ident, title, match))
+    found.sort(key=lambda item: -item[2].score)
+    return found[:limit]

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
 from newswatch import __version__, starter
-from newswatch.app import Monitor, check_feed, make_monitor, upgrade_database
+from newswatch.app import (
+    Monitor,
+    check_feed,
+    make_monitor,
+    tagger_from_config,
+    test_query,
+    upgrade_database,
+)
 from newswatch.config import Config, FetchConfig, default_config_path, load_config
 from newswatch.errors import NewswatchError
 from newswatch.files import write_text_atomic
@@ -26,13 +33,22 @@ from newswatch.reporting import (
     ago,
     check_json,
     check_text,
+    evaluation_json,
+    evaluation_text,
+    evidence_text,
     feed_json,
     fetch_json,
     fetch_summary_line,
     iso,
+    match_json,
     status_json,
     table,
+    topic_json,
 )
+from newswatch.tagging.document import Document
+from newswatch.tagging.evaluate import evaluate
+from newswatch.tagging.matcher import Tagger, TopicRule
+from newswatch.tagging.records import BadLine, read_records
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,8 +82,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except NewswatchError as exc:
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                click.echo(f"newswatch: error: {line}", err=True)
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            for line in lines:
+                # Indented lines continue the one above (a query and its caret): keep them as is.
+                click.echo(line if line.startswith(" ") else f"newswatch: error: {line}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -227,6 +245,120 @@ def fetch(state: _State, everything: bool, urls: tuple[str, ...], as_json: bool)
             if result.error:
                 click.echo(f"! {result.name}: {result.error}", err=True)
         click.echo(fetch_summary_line(summary))
+
+
+@cli.command()
+@click.option("--retag", is_flag=True, help="Tag every stored article again (after topic changes).")
+@json_option
+@pass_state
+def tag(state: _State, retag: bool, as_json: bool) -> None:
+    """Tag stored articles that are not tagged yet (or, with --retag, all of them)."""
+    with state.monitor() as monitor:
+        summary = monitor.tag(everything=retag)
+    if as_json:
+        _print_json(
+            {"articles": summary.articles, "matches": summary.matches, "by_topic": summary.by_topic}
+        )
+        return
+    per_topic = ", ".join(f"{slug} {n}" for slug, n in sorted(summary.by_topic.items()))
+    click.echo(
+        f"tagged {summary.articles} articles: {summary.matches} matches ({per_topic or 'none'})"
+    )
+
+
+@cli.group()
+def topics() -> None:
+    """Inspect, try out and measure topics."""
+
+
+@topics.command("list")
+@json_option
+@pass_state
+def topics_list(state: _State, as_json: bool) -> None:
+    """List the configured topics with their version and threshold."""
+    with state.monitor() as monitor:
+        stored = monitor.storage.list_topics()
+    by_slug = {t.slug: t for t in stored}
+    ordered = [by_slug[t.slug] for t in state.config().topics if t.slug in by_slug]
+    if as_json:
+        _print_json([topic_json(t) for t in ordered])
+        return
+    rows = [(t.slug, t.version, f"{t.threshold:g}", _clip(t.name, 50)) for t in ordered]
+    click.echo(table(("slug", "version", "threshold", "name"), rows))
+
+
+@topics.command("match")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@pass_state
+def topics_match(state: _State, file: TextIO) -> None:
+    """Tag the articles of a JSON Lines FILE ('-': stdin); print one JSON line per article."""
+    tagger = tagger_from_config(state.config())
+    bad = 0
+    for item in read_records(file):
+        if isinstance(item, BadLine):
+            bad += 1
+            click.echo(f"newswatch: {file.name}: {item}", err=True)
+            continue
+        document = Document.build(item.title, item.summary, item.content, item.language)
+        line = {"id": item.id, "topics": [match_json(m) for m in tagger.match(document)]}
+        click.echo(json.dumps(line, ensure_ascii=False))
+    if bad:
+        sys.exit(1)
+
+
+@topics.command("eval")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--errors", is_flag=True, help="Also list false positives and negatives.")
+@json_option
+@pass_state
+def topics_eval(state: _State, file: TextIO, errors: bool, as_json: bool) -> None:
+    """Measure the topics on labelled JSON Lines: precision, recall and F1 per topic."""
+    config = state.config()
+    records = []
+    for item in read_records(file):
+        if isinstance(item, BadLine):
+            click.echo(f"newswatch: {file.name}: {item}", err=True)
+        else:
+            records.append(item)
+    result = evaluate(tagger_from_config(config), records, [t.slug for t in config.topics])
+    if as_json:
+        _print_json(evaluation_json(result, errors=errors))
+        return
+    click.echo(evaluation_text(result, errors=errors))
+
+
+@topics.command("test")
+@click.argument("query")
+@click.option(
+    "--file",
+    type=click.File("r", encoding="utf-8"),
+    help="Articles as JSON Lines instead of the stored ones.",
+)
+@click.option("--limit", default=20, show_default=True, help="Show at most this many.")
+@json_option
+@pass_state
+def topics_test(state: _State, query: str, file: TextIO | None, limit: int, as_json: bool) -> None:
+    """Show what QUERY matches (in stored articles, or in a file), with evidence."""
+    tagger = Tagger([TopicRule("query", query, 0.0)])
+    if file is not None:
+        candidates: Iterable[tuple[str, str, Document]] = (
+            (r.id, r.title, Document.build(r.title, r.summary, r.content, r.language))
+            for r in read_records(file)
+            if not isinstance(r, BadLine)
+        )
+        hits = test_query(tagger, candidates, limit)
+    else:
+        with state.monitor() as monitor:
+            hits = test_query(tagger, monitor.stored_documents(), limit)
+    if as_json:
+        _print_json([{"id": i, "title": t, **match_json(m)} for i, t, m in hits])
+        return
+    if not hits:
+        click.echo("no match")
+    for ident, title, match in hits:
+        click.echo(f"{match.score:.2f}  {title}  [{ident}]")
+        click.echo(f"      {evidence_text(match)}")
+        click.echo(f"      {match.snippet}")
 
 
 @cli.command()

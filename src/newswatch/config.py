@@ -441,7 +441,11 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
             raise ConfigError(f"${DATABASE_URL_ENV}: {exc}") from None
 
     topics_path = raw.topics_file
-    topics = tuple(raw.topics or ()) if topics_path is None else _load_topics(topics_path)
+    if topics_path is None:
+        topics = tuple(raw.topics or ())
+        check_queries(path, topics)
+    else:
+        topics = _load_topics(topics_path)
     slugs = {topic.slug for topic in topics}
     problems = []
     for name, digest in raw.digests.items():
@@ -480,7 +484,28 @@ def _load_topics(path: Path) -> tuple[TopicConfig, ...]:
         parsed = TopicsFile.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ConfigError(_format_errors(path, exc, TopicsFile)) from None
+    check_queries(path, parsed.topics)
     return tuple(parsed.topics)
+
+
+def check_queries(path: Path, topics: Sequence[TopicConfig]) -> None:
+    """Parse every topic's query and exclusion, so a bad one stops newswatch at start.
+
+    Raises:
+        ConfigError: a query does not parse; the message names the file and topic and shows
+            the position with a caret.
+    """
+    from newswatch.tagging.query import QuerySyntaxError, parse_query
+
+    for topic in topics:
+        for field_name, query in (("query", topic.query), ("exclude", topic.exclude)):
+            if query is None:
+                continue
+            try:
+                parse_query(query)
+            except QuerySyntaxError as exc:
+                located = exc.for_topic(topic.slug, field_name)
+                raise ConfigError(f"{path}: {located}") from None
 
 
 def _expand_feeds(path: Path, sources: Sequence[FeedSource]) -> tuple[FeedSpec, ...]:

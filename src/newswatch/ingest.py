@@ -60,6 +60,7 @@ class FetchSummary:
     updated_articles: int
     elapsed: float
     results: tuple[FeedResult, ...]
+    tagged: int = 0  # articles tagged in the same pass
 
 
 Clock = Callable[[], datetime]

@@ -131,13 +131,26 @@ class TopicDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """A matched term or phrase and where it was found (field, token position in the field)."""
+
+    term: str
+    field: str  # "title" | "lead" | "body"
+    position: int
+
+    def as_dict(self) -> dict[str, str | int]:
+        """The JSON form used in ``topics match`` output and in storage."""
+        return {"term": self.term, "field": self.field, "position": self.position}
+
+
+@dataclass(frozen=True, slots=True)
 class TopicMatch:
     """Why an article belongs to a topic: its score and the evidence that fired."""
 
     article_id: int
     topic_slug: str
     score: float
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     snippet: str | None = None
     topic_version: int = 1
 

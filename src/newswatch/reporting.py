@@ -13,7 +13,9 @@ from typing import Any
 
 from newswatch.fetching.check import CheckReport
 from newswatch.ingest import FetchSummary
-from newswatch.model import Digest, Feed, StatusReport
+from newswatch.model import Digest, Feed, StatusReport, TopicDefinition
+from newswatch.tagging.evaluate import Evaluation
+from newswatch.tagging.matcher import Match
 
 
 def iso(value: datetime | None) -> str | None:
@@ -176,3 +178,112 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         {"title": s.title, "url": s.url, "published": iso(s.published)} for s in report.samples
     ]
     return data
+
+
+def topic_json(topic: TopicDefinition) -> dict[str, Any]:
+    """One topic as ``topics list --json`` prints it."""
+    return {
+        "slug": topic.slug,
+        "name": topic.name,
+        "description": topic.description,
+        "query": topic.query,
+        "exclude": topic.exclude,
+        "threshold": topic.threshold,
+        "version": topic.version,
+    }
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    """One topic match as ``topics match`` writes it."""
+    return {
+        "slug": match.slug,
+        "score": match.score,
+        "evidence": [e.as_dict() for e in match.evidence],
+        "snippet": match.snippet,
+    }
+
+
+def evidence_text(match: Match) -> str:
+    """Evidence for people: ``security guarantees (title), ukrain* (lead)``."""
+    return ", ".join(f"{e.term} ({e.field})" for e in match.evidence)
+
+
+def evaluation_json(result: Evaluation, *, errors: bool = False) -> dict[str, Any]:
+    """The object ``topics eval --json`` prints."""
+    data: dict[str, Any] = {
+        "articles": result.articles,
+        "topics": [
+            {
+                "slug": t.slug,
+                "precision": round(t.precision, 4),
+                "recall": round(t.recall, 4),
+                "f1": round(t.f1, 4),
+                "true_positives": t.true_positives,
+                "false_positives": t.false_positives,
+                "false_negatives": t.false_negatives,
+            }
+            for t in result.topics
+        ],
+        "macro": {
+            "precision": round(result.macro_precision, 4),
+            "recall": round(result.macro_recall, 4),
+            "f1": round(result.macro_f1, 4),
+        },
+    }
+    if errors:
+        data["errors"] = [
+            {
+                "id": m.record.id,
+                "title": m.record.title,
+                "topic": m.slug,
+                "kind": m.kind,
+                "score": m.match.score if m.match else 0.0,
+                "evidence": [e.as_dict() for e in m.match.evidence] if m.match else [],
+                "snippet": m.match.snippet if m.match else None,
+            }
+            for m in result.mistakes
+        ]
+    return data
+
+
+def evaluation_text(result: Evaluation, *, errors: bool = False) -> str:
+    """``topics eval`` for people: a table, then (on request) the mistakes."""
+    rows: list[tuple[object, ...]] = [
+        (
+            t.slug,
+            f"{t.precision:.3f}",
+            f"{t.recall:.3f}",
+            f"{t.f1:.3f}",
+            t.true_positives,
+            t.false_positives,
+            t.false_negatives,
+        )
+        for t in result.topics
+    ]
+    rows.append(
+        (
+            "macro average",
+            f"{result.macro_precision:.3f}",
+            f"{result.macro_recall:.3f}",
+            f"{result.macro_f1:.3f}",
+            "",
+            "",
+            "",
+        )
+    )
+    lines = [
+        f"{result.articles} labelled articles",
+        table(("topic", "precision", "recall", "F1", "TP", "FP", "FN"), rows),
+    ]
+    if errors:
+        for mistake in result.mistakes:
+            kind = "FP" if mistake.kind == "false_positive" else "FN"
+            score = f"{mistake.match.score:.2f}" if mistake.match else "no match"
+            lines.append("")
+            lines.append(f"{kind} {mistake.slug} [{mistake.record.id}] {mistake.record.title}")
+            if mistake.match:
+                lines.append(f"   score {score}: {evidence_text(mistake.match)}")
+                lines.append(f"   {mistake.match.snippet}")
+            else:
+                lines.append("   the query does not hold")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select, text
+from sqlalchemy import Engine, case, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from newswatch.model import (
     Digest,
     DigestItem,
     DigestStatus,
+    Evidence,
     Feed,
     FeedDeclaration,
     FeedStatus,
@@ -484,23 +485,51 @@ class Storage:
 
     def save_matches(self, article_id: int, matches: Sequence[TopicMatch], now: datetime) -> None:
         """Replace an article's topic matches and mark it tagged."""
+        self.save_tagging([(article_id, matches)], now)
+
+    def save_tagging(
+        self, results: Sequence[tuple[int, Sequence[TopicMatch]]], now: datetime
+    ) -> None:
+        """Replace the topic matches of several articles and mark them tagged, atomically."""
+        if not results:
+            return
         with self._transaction() as session:
-            article = session.get_one(ArticleRow, article_id)
             ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).all())
-            session.query(ArticleTopicRow).filter_by(article_id=article_id).delete()
-            for match in matches:
-                session.add(
-                    ArticleTopicRow(
-                        article_id=article_id,
-                        topic_id=ids[match.topic_slug],
-                        score=match.score,
-                        evidence=list(match.evidence),
-                        snippet=match.snippet,
-                        topic_version=match.topic_version,
-                        matched_at=now,
-                    )
+            article_ids = [article_id for article_id, _ in results]
+            session.execute(
+                delete(ArticleTopicRow).where(ArticleTopicRow.article_id.in_(article_ids))
+            )
+            session.add_all(
+                ArticleTopicRow(
+                    article_id=article_id,
+                    topic_id=ids[match.topic_slug],
+                    score=match.score,
+                    evidence=[e.as_dict() for e in match.evidence],
+                    snippet=match.snippet,
+                    topic_version=match.topic_version,
+                    matched_at=now,
                 )
-            article.tagged_at = now
+                for article_id, matches in results
+                for match in matches
+            )
+            session.execute(
+                update(ArticleRow).where(ArticleRow.id.in_(article_ids)).values(tagged_at=now)
+            )
+
+    def articles_to_tag(
+        self, *, after_id: int = 0, limit: int = 500, everything: bool = False
+    ) -> list[Article]:
+        """The next batch of articles to tag, in id order: untagged ones, or all of them."""
+        query = (
+            select(ArticleRow)
+            .where(ArticleRow.id > after_id, ArticleRow.removed_at.is_(None))
+            .order_by(ArticleRow.id)
+            .limit(limit)
+        )
+        if not everything:
+            query = query.where(ArticleRow.tagged_at.is_(None))
+        with self._transaction() as session:
+            return [_article(row) for row in session.scalars(query)]
 
     def matches_for(self, article_id: int) -> list[TopicMatch]:
         """An article's topic matches, best score first."""
@@ -516,7 +545,7 @@ class Storage:
                     article_id=row.article_id,
                     topic_slug=slug,
                     score=row.score,
-                    evidence=tuple(row.evidence),
+                    evidence=tuple(_evidence(item) for item in row.evidence),
                     snippet=row.snippet,
                     topic_version=row.topic_version,
                 )
@@ -685,6 +714,14 @@ def _same_entry_new_guid(
         if row.entry_key not in keys_in_document and row.title == article.title:
             return row
     return None
+
+
+def _evidence(item: object) -> Evidence:
+    if isinstance(item, dict):
+        return Evidence(
+            str(item.get("term", "")), str(item.get("field", "")), int(item.get("position", 0))
+        )
+    return Evidence(str(item), "", 0)  # a bare term, as older rows may hold
 
 
 def _signature(row: ArticleRow) -> StorySignature:

@@ -200,7 +200,8 @@ class ArticleTopicRow(Base):
         ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
     )
     score: Mapped[float] = mapped_column(Float)
-    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"term", "field", "position"}, …]
+    evidence: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     snippet: Mapped[str | None]
     topic_version: Mapped[int] = mapped_column(Integer)
     matched_at: Mapped[datetime]

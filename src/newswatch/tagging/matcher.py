@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from newswatch.model import Evidence
 from newswatch.tagging.document import BODY_START, LEAD_TOKENS, Document, field_of
 from newswatch.tagging.query import (
     And,
@@ -54,19 +55,6 @@ class Hit:
 
 # None: the node does not match. A list (possibly empty, for NOT): it matches, with this evidence.
 Result = list[Hit] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """A matched term, where it was found (field, token position inside that field)."""
-
-    term: str
-    field: str
-    position: int
-
-    def as_dict(self) -> dict[str, str | int]:
-        """The JSON form used in ``topics match`` and storage."""
-        return {"term": self.term, "field": self.field, "position": self.position}
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,54 +308,64 @@ _WORD_RE = re.compile(r"\w[\w'’-]*")
 
 
 def snippet(document: Document, hits: Sequence[Hit]) -> str:
-    """The sentence that shows the most evidence, matched words in **bold** (Markdown)."""
+    """The sentence that shows the most evidence, matched terms in **bold** (Markdown)."""
     labels = {h.label for h in hits if h.weight > 0} or {h.label for h in hits}
-    words = {w.rstrip("*") for label in labels for w in label.split()}
-    prefixes = tuple(w.rstrip("*") for label in labels for w in label.split() if w.endswith("*"))
+    patterns = [label.split() for label in sorted(labels)]
     stemmer = document.stemmer
-    stems = {stemmer.stem(w) for w in words} if stemmer else set()
 
-    def matches(raw_word: str) -> bool:
-        folded = tokens(raw_word)
-        if not folded:
-            return False
-        token = folded[0]
-        return (
-            token in words
-            or (bool(prefixes) and token.startswith(prefixes))
-            or (stemmer is not None and stemmer.stem(token) in stems)
-        )
+    def same(token: str, pattern: str) -> bool:
+        if pattern.endswith("*"):
+            return token.startswith(pattern[:-1])
+        if token == pattern:
+            return True
+        return stemmer is not None and stemmer.stem(token) == stemmer.stem(pattern)
 
-    best_text, best_count = "", -1
+    best: tuple[int, str, list[tuple[int, int]]] = (-1, "", [])
     for source in (document.title, document.body):
         for piece in _SENTENCE_RE.split(source):
             sentence = piece.strip()
             if not sentence:
                 continue
-            count = len(
-                {w.group().casefold() for w in _WORD_RE.finditer(sentence) if matches(w.group())}
-            )
-            if count > best_count:
-                best_text, best_count = sentence, count
-    return _highlight(best_text, matches)
+            words = [
+                (m.start(), m.end(), (tokens(m.group()) or [""])[0])
+                for m in _WORD_RE.finditer(sentence)
+            ]
+            spans: list[tuple[int, int]] = []
+            found: set[int] = set()
+            for index, pattern in enumerate(patterns):
+                size = len(pattern)
+                for i in range(len(words) - size + 1):
+                    if all(same(words[i + j][2], pattern[j]) for j in range(size)):
+                        spans.append((words[i][0], words[i + size - 1][1]))
+                        found.add(index)
+            if len(found) > best[0]:
+                best = (len(found), sentence, spans)
+    return _highlight(best[1], best[2])
 
 
-def _highlight(sentence: str, matches: Callable[[str], bool]) -> str:
-    marked = []
-    first = None
-    last = 0
-    for word in _WORD_RE.finditer(sentence):
-        if matches(word.group()):
-            if first is None:
-                first = word.start()
-            marked.append(sentence[last : word.start()])
-            marked.append(f"**{word.group()}**")
-            last = word.end()
-    marked.append(sentence[last:])
-    text = "".join(marked)
-    if len(sentence) <= SNIPPET_CHARS:
-        return text
-    # Long sentence: a window that starts a little before the first highlight.
-    start = max(0, (first or 0) - 60)
-    window = sentence[start : start + SNIPPET_CHARS]
-    return ("…" if start else "") + _highlight(window, matches) + "…"
+def _highlight(sentence: str, spans: list[tuple[int, int]]) -> str:
+    # Overlapping or touching spans become one bold run.
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    window_start = 0
+    if len(sentence) > SNIPPET_CHARS:
+        first = merged[0][0] if merged else 0
+        window_start = max(0, first - 60)
+    window_end = window_start + SNIPPET_CHARS
+    parts = []
+    cursor = window_start
+    for start, end in merged:
+        if start < window_start or end > window_end:
+            continue
+        parts.append(sentence[cursor:start])
+        parts.append(f"**{sentence[start:end]}**")
+        cursor = end
+    parts.append(sentence[cursor:window_end])
+    text = "".join(parts)
+    prefix = "…" if window_start else ""
+    suffix = "…" if window_end < len(sentence) else ""
+    return prefix + text + suffix

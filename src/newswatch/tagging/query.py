@@ -182,13 +182,15 @@ def _lex(query: str) -> list[_Token]:
                 tokens.append(_Token("NEAR", word, position, distance))
             elif word.startswith("NEAR"):
                 raise QuerySyntaxError("write proximity as NEAR/N, e.g. NEAR/5", query, position)
-            elif ":" in word and word.split(":", 1)[0].lower() in FIELDS:
-                name, rest = word.split(":", 1)
-                tokens.append(_Token("FIELD", name.lower(), position))
-                if rest:
-                    tokens.append(_Token("WORD", rest, position + len(name) + 1))
             else:
-                tokens.append(_Token("WORD", word, position))
+                start = position
+                # "title:lead:word" is two field prefixes, each its own token.
+                while ":" in word and word.split(":", 1)[0].lower() in FIELDS:
+                    name, word = word.split(":", 1)
+                    tokens.append(_Token("FIELD", name.lower(), start))
+                    start += len(name) + 1
+                if word:
+                    tokens.append(_Token("WORD", word, start))
             position = match.end()
     tokens.append(_Token("END", "", len(query)))
     return tokens
@@ -272,7 +274,7 @@ class _Parser:
         if token.kind == "LPAREN":
             self.take()
             if self.current.kind == "RPAREN":
-                raise self.error("empty parentheses")
+                raise self.error("empty parentheses", token)
             inner = self.parse_or()
             if self.current.kind != "RPAREN":
                 raise self.error("missing ')'", token)

@@ -1,0 +1,722 @@
+"""Ingest benchmark: how fast newswatch fetches, parses, normalises, stores and clusters feeds.
+
+Run from the repository root::
+
+    .venv/bin/python bench/ingest.py [--feeds N] [--runs R] [--profile] [--reader-python PATH]
+
+It writes a synthetic corpus (``bench/corpus.py``: ``--feeds`` feeds, 200 by default, about
+40 entries each), serves it on 127.0.0.1 from a separate process (``bench/server.py``, which
+reuses the test suite's feed server: ETag, Last-Modified, real 304s, gzip), and then, ``--runs``
+times (3 by default), each time in a fresh process on a fresh SQLite database:
+
+* ``transport``: newswatch's HTTP fetcher alone downloads every feed (no parsing, no database):
+  the floor the server and HTTP stack set;
+* ``cold``: ``Monitor.fetch(everything=True)`` on the empty database: every feed answers 200
+  and every entry is parsed, normalised, stored and clustered into stories;
+* ``warm``: the same again: every feed answers 304 Not Modified;
+* ``changed``: 10 % of the files are rewritten with 2 to 6 new entries each (and as many old
+  ones dropped), then the same pass: 10 % 200s, the rest 304s.
+
+It prints, per pass, the median over the runs of the wall-clock seconds, the entries stored
+(new plus updated articles) and entries per second, the peak RSS of the process
+(``resource.getrusage``), and checks of what was stored against the corpus: feeds that
+failed, feeds with fewer articles than entries, articles left without a story, and how the
+syndicated copies were grouped.
+
+When the ``reader`` library (lemon24/reader) is importable, here or in the interpreter given
+with ``--reader-python`` (or ``$BENCH_READER_PYTHON``), its cold, warm and changed passes run
+on the same corpus served the same way (``make_reader``, ``add_feed`` for each URL,
+``update_feeds_iter(scheduled=False, workers=--concurrency)``) and the ratios newswatch/reader
+are printed. reader is not a dependency of newswatch: install it in a separate environment.
+
+``--profile`` adds one cold pass under cProfile and prints the top cumulative hotspots in
+newswatch's code, for the event-loop thread and for the storage thread (parse, normalise,
+store) separately, and the top functions by own time overall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+from corpus import STORY_TOKEN, write_corpus  # noqa: E402
+from server import ServerProcess  # noqa: E402
+
+PASSES = ("cold", "warm", "changed")
+#: Environment variables that would point newswatch somewhere else than the benchmark's files.
+NEWSWATCH_ENV = ("NEWSWATCH_DATABASE_URL", "NEWSWATCH_CONFIG")
+
+Result = dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by the workers
+# --------------------------------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """The peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_manifest(corpus: Path) -> Result:
+    """The corpus manifest written by ``corpus.write_corpus``."""
+    manifest: Result = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    return manifest
+
+
+def restore(corpus: Path, live: Path) -> None:
+    """Make the served folder the base corpus again."""
+    live.mkdir(parents=True, exist_ok=True)
+    for file in (corpus / "base").iterdir():
+        shutil.copyfile(file, live / file.name)
+
+
+def apply_changes(corpus: Path, live: Path) -> None:
+    """Overwrite the changed feeds in the served folder with their new versions."""
+    for file in (corpus / "changed").iterdir():
+        shutil.copyfile(file, live / file.name)
+
+
+def story_of(*texts: str | None) -> int | None:
+    """The corpus story number written in a GUID or link (``story-<number>``)."""
+    for text in texts:
+        match = STORY_TOKEN.search(text or "")
+        if match:
+            return int(match.group(1))
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# newswatch worker (runs in its own process)
+# --------------------------------------------------------------------------------------------
+
+
+class _Timers:
+    """Time spent in the storage thread's processing and in clustering, per pass."""
+
+    def __init__(self) -> None:
+        self.process = 0.0
+        self.cluster = 0.0
+        self.feeds = 0
+
+    def reset(self) -> None:
+        self.process = self.cluster = 0.0
+        self.feeds = 0
+
+
+def _instrument(timers: _Timers, store_profile: Any | None) -> None:
+    """Wrap the ingest pipeline's two stages with timers (and a profiler for the store thread).
+
+    cProfile only sees the thread it is enabled in; the parse/normalise/store work runs on
+    newswatch's single storage thread, so it gets a profiler of its own, switched on around
+    each call.
+    """
+    from newswatch import ingest
+
+    processor = ingest._Processor
+    process = processor.process
+    cluster = processor.cluster_new_articles
+
+    def timed_process(self: Any, feed: Any, got: Any) -> Any:
+        started = time.perf_counter()
+        if store_profile is not None:
+            store_profile.enable()
+        try:
+            return process(self, feed, got)
+        finally:
+            if store_profile is not None:
+                store_profile.disable()
+            timers.process += time.perf_counter() - started
+            timers.feeds += 1
+
+    def timed_cluster(self: Any) -> None:
+        started = time.perf_counter()
+        try:
+            cluster(self)
+        finally:
+            timers.cluster += time.perf_counter() - started
+
+    processor.process = timed_process  # type: ignore[method-assign]
+    processor.cluster_new_articles = timed_cluster  # type: ignore[method-assign]
+
+
+def _write_config(work: Path, urls: Sequence[str], concurrency: int) -> Path:
+    config = {
+        "database": {"url": f"sqlite:///{work / 'newswatch.db'}"},
+        # Every feed is on one loopback host, so the per-host limit must be as high as the
+        # overall one, or it alone would set the pace.
+        "fetch": {"concurrency": concurrency, "per_host": concurrency, "timeout": "30s"},
+        "feeds": [{"url": url} for url in urls],
+        "topics": [],
+    }
+    path = work / "newswatch.yaml"
+    path.write_text(json.dumps(config, indent=1), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def _transport_pass(settings: Any, urls: Sequence[str]) -> Result:
+    """Download every feed with newswatch's fetcher and nothing else."""
+    import asyncio
+
+    from newswatch.ingest import make_fetcher
+
+    async def download_all() -> list[int]:
+        async with make_fetcher(settings) as fetcher:
+            responses = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+        return [len(r.body) for r in responses]
+
+    started = time.perf_counter()
+    sizes = asyncio.run(download_all())
+    return {"seconds": time.perf_counter() - started, "feeds": len(urls), "bytes": sum(sizes)}
+
+
+def _database_checks(db: Path, manifest: Result, base_url: str) -> Result:
+    """Compare what newswatch stored with the corpus."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT a.id, a.entry_key, a.url, a.story_id, f.declared_url FROM articles a"
+            " JOIN feeds f ON f.id = a.feed_id WHERE a.removed_at IS NULL"
+        ).fetchall()
+        stories = connection.execute("SELECT count(*) FROM stories").fetchone()[0]
+        feeds = connection.execute(
+            "SELECT declared_url, status, last_error, last_problem FROM feeds"
+        ).fetchall()
+    finally:
+        connection.close()
+
+    per_feed = Counter(row[4] for row in rows)
+    short = []
+    for info in manifest["feed_list"]:
+        url = base_url + info["path"]
+        if per_feed[url] < info["complete"]:
+            short.append(f"{info['file']}: {per_feed[url]} of {info['complete']} entries")
+
+    # Grouping: corpus story -> stored stories, and stored story -> corpus stories.
+    by_corpus: defaultdict[int, set[int | None]] = defaultdict(set)
+    by_stored: defaultdict[int, set[int]] = defaultdict(set)
+    copies: Counter[int] = Counter()
+    for _id, entry_key, url, story_id, _feed in rows:
+        number = story_of(entry_key, url)
+        if number is None:
+            continue
+        copies[number] += 1
+        by_corpus[number].add(story_id)
+        if story_id is not None:
+            by_stored[story_id].add(number)
+    shared = [n for n, c in copies.items() if c > 1]
+    grouped = sum(1 for n in shared if len(by_corpus[n]) == 1 and None not in by_corpus[n])
+    merged = sum(1 for numbers in by_stored.values() if len(numbers) > 1)
+    return {
+        "articles": len(rows),
+        "stories": stories,
+        "unclustered": sum(1 for row in rows if row[3] is None),
+        "corpus_stories": len(copies),
+        "shared_stories": len(shared),
+        "shared_grouped": grouped,
+        "false_merges": merged,
+        "short_feeds": short,
+        "status": dict(Counter(f[1] for f in feeds)),
+        "problems": sum(1 for f in feeds if f[3]),
+        "errors": sorted({f[2] for f in feeds if f[2]})[:10],
+    }
+
+
+def run_newswatch(args: argparse.Namespace) -> Result:
+    """One run: transport floor, then the cold, warm and changed passes on a fresh database."""
+    import cProfile
+
+    import newswatch
+    from newswatch.app import make_monitor
+    from newswatch.config import load_config
+
+    corpus, live, work = Path(args.corpus), Path(args.live), Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(corpus)
+    urls = [args.base_url + info["path"] for info in manifest["feed_list"]]
+    config = load_config(_write_config(work, urls, args.concurrency))
+
+    result: Result = {"tool": "newswatch", "version": newswatch.__version__, "passes": {}}
+    if not args.profile:
+        result["passes"]["transport"] = _transport_pass(config.fetch, urls)
+    result["rss_before_mb"] = peak_rss_mb()
+
+    timers = _Timers()
+    main_profile = cProfile.Profile() if args.profile else None
+    store_profile = cProfile.Profile() if args.profile else None
+    _instrument(timers, store_profile)
+
+    started = time.perf_counter()
+    monitor = make_monitor(config)
+    result["setup_seconds"] = time.perf_counter() - started
+    result["rss_setup_mb"] = peak_rss_mb()
+    with monitor:
+        for name in ("cold",) if args.profile else PASSES:
+            if name == "changed":
+                apply_changes(corpus, live)
+            timers.reset()
+            if main_profile is not None:
+                main_profile.enable()
+            started = time.perf_counter()
+            summary = monitor.fetch(everything=True)
+            seconds = time.perf_counter() - started
+            if main_profile is not None:
+                main_profile.disable()
+            outcomes = Counter(r.outcome for r in summary.results)
+            result["passes"][name] = {
+                "seconds": seconds,
+                "feeds": summary.feeds,
+                "fetched": summary.fetched,
+                "not_modified": summary.not_modified,
+                "failed": summary.failed,
+                "new": summary.new_articles,
+                "updated": summary.updated_articles,
+                "entries": summary.new_articles + summary.updated_articles,
+                "outcomes": dict(outcomes),
+                "failures": [f"{r.url}: {r.error}" for r in summary.results if r.error][:10],
+                "store_seconds": timers.process,
+                "store_calls": timers.feeds,
+                "cluster_seconds": timers.cluster,
+                "rss_mb": peak_rss_mb(),
+                "db": _database_checks(work / "newswatch.db", manifest, args.base_url),
+            }
+    if main_profile is not None and store_profile is not None:
+        main_profile.dump_stats(str(work / "main.prof"))
+        store_profile.dump_stats(str(work / "store.prof"))
+        result["profiles"] = {"main": str(work / "main.prof"), "store": str(work / "store.prof")}
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# reader worker (runs in its own process, possibly under another interpreter)
+# --------------------------------------------------------------------------------------------
+
+
+def run_reader(args: argparse.Namespace) -> Result:
+    """One run of lemon24/reader: cold, warm and changed passes on a fresh database."""
+    import reader as reader_module
+
+    corpus, live, work = Path(args.corpus), Path(args.live), Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = load_manifest(corpus)
+    urls = [args.base_url + info["path"] for info in manifest["feed_list"]]
+    result: Result = {"tool": "reader", "version": reader_module.__version__, "passes": {}}
+    result["rss_before_mb"] = peak_rss_mb()
+    started = time.perf_counter()
+    reader = reader_module.make_reader(str(work / "reader.sqlite"))
+    for url in urls:
+        reader.add_feed(url)
+    result["setup_seconds"] = time.perf_counter() - started
+    result["rss_setup_mb"] = peak_rss_mb()
+    try:
+        for name in PASSES:
+            if name == "changed":
+                apply_changes(corpus, live)
+            counts: Counter[str] = Counter()
+            failures: list[str] = []
+            started = time.perf_counter()
+            for update in reader.update_feeds_iter(scheduled=False, workers=args.concurrency):
+                value = update.value
+                if value is None:
+                    counts["not_modified"] += 1
+                elif isinstance(value, Exception):
+                    counts["failed"] += 1
+                    failures.append(f"{update.url}: {value}")
+                else:
+                    counts["fetched"] += 1
+                    counts["new"] += value.new
+                    counts["updated"] += value.modified
+            seconds = time.perf_counter() - started
+            result["passes"][name] = {
+                "seconds": seconds,
+                "feeds": sum(counts[k] for k in ("not_modified", "failed", "fetched")),
+                "fetched": counts["fetched"],
+                "not_modified": counts["not_modified"],
+                "failed": counts["failed"],
+                "new": counts["new"],
+                "updated": counts["updated"],
+                "entries": counts["new"] + counts["updated"],
+                "failures": failures[:10],
+                "stored": reader.get_entry_counts().total,
+                "rss_mb": peak_rss_mb(),
+            }
+    finally:
+        reader.close()
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Orchestration
+# --------------------------------------------------------------------------------------------
+
+
+def find_reader_python(choice: str | None) -> str | None:
+    """The interpreter that can ``import reader``, or None to skip the comparison."""
+    if choice == "none":
+        return None
+    if choice:
+        return choice
+    if importlib.util.find_spec("reader") is not None:
+        return sys.executable
+    return os.environ.get("BENCH_READER_PYTHON") or None
+
+
+def spawn_worker(
+    python: str,
+    tool: str,
+    *,
+    base_url: str,
+    corpus: Path,
+    live: Path,
+    work: Path,
+    concurrency: int,
+    profile: bool = False,
+) -> Result:
+    """Run one worker process and return the JSON it prints last."""
+    command = [
+        python,
+        str(Path(__file__).resolve()),
+        "--worker",
+        tool,
+        "--base-url",
+        base_url,
+        "--corpus",
+        str(corpus),
+        "--live",
+        str(live),
+        "--work",
+        str(work),
+        "--concurrency",
+        str(concurrency),
+    ]
+    if profile:
+        command.append("--profile")
+    env = {k: v for k, v in os.environ.items() if k not in NEWSWATCH_ENV}
+    work.mkdir(parents=True, exist_ok=True)
+    with (work / "stderr.log").open("w", encoding="utf-8") as stderr:
+        done = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, check=False
+        )
+    log = (work / "stderr.log").read_text(encoding="utf-8", errors="replace")
+    if done.returncode != 0:
+        raise RuntimeError(f"{tool} worker failed (exit {done.returncode}):\n{log[-3000:]}")
+    result: Result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["stderr_lines"] = log.splitlines()
+    return result
+
+
+@contextmanager
+def workspace(keep: Path | None) -> Iterator[Path]:
+    """A scratch folder for the corpus and databases, removed afterwards unless kept."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    folder = Path(tempfile.mkdtemp(prefix="newswatch-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _rate(count: float, seconds: float) -> str:
+    return f"{count / seconds:,.0f}" if count and seconds > 0 else "-"
+
+
+def print_table(tool: str, runs: Sequence[Result]) -> dict[str, float]:
+    """Print one tool's table of passes; return the median seconds per pass."""
+    names = [n for n in ("transport", *PASSES) if n in runs[0]["passes"]]
+    version = runs[0].get("version", "?")
+    print(f"\n{tool} {version}: median of {len(runs)} run(s), each on a fresh database")
+    header = (
+        f"{'pass':<10}{'feeds':>7}{'200':>6}{'304':>6}{'failed':>7}{'entries':>9}"
+        f"{'seconds':>9}{'entries/s':>11}{'feeds/s':>9}{'min-max s':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    medians: dict[str, float] = {}
+    for name in names:
+        passes = [run["passes"][name] for run in runs]
+        seconds = [p["seconds"] for p in passes]
+        medians[name] = median(seconds)
+        entries = median([p.get("entries", 0) for p in passes])
+        feeds = passes[0]["feeds"]
+        if name == "transport":
+            fetched, not_modified, failed = feeds, 0, 0
+        else:
+            fetched = passes[0]["fetched"]
+            not_modified = passes[0]["not_modified"]
+            failed = passes[0]["failed"]
+        spread = f"{min(seconds):.2f}-{max(seconds):.2f}"
+        print(
+            f"{name:<10}{feeds:>7}{fetched:>6}{not_modified:>6}{failed:>7}{entries:>9,.0f}"
+            f"{medians[name]:>9.2f}{_rate(entries, medians[name]):>11}"
+            f"{_rate(feeds, medians[name]):>9}{spread:>14}"
+        )
+    peak = median([run["peak_rss_mb"] for run in runs])
+    setup = median([run["rss_setup_mb"] for run in runs])
+    print(
+        f"peak RSS {peak:,.0f} MiB (after imports and setup: {setup:,.0f} MiB); setup"
+        f" (schema, {runs[0]['passes']['cold']['feeds']} feeds) "
+        f"{median([run['setup_seconds'] for run in runs]):.2f} s"
+    )
+    if "store_seconds" in runs[0]["passes"]["cold"]:
+        for name in PASSES:
+            passes = [run["passes"][name] for run in runs]
+            store = median([p["store_seconds"] for p in passes])
+            cluster = median([p["cluster_seconds"] for p in passes])
+            print(
+                f"  {name:<8} storage thread busy {store:6.2f} s"
+                f" ({100 * store / max(medians[name], 1e-9):3.0f} % of the pass),"
+                f" clustering {cluster:5.2f} s"
+            )
+    return medians
+
+
+def print_checks(manifest: Result, runs: Sequence[Result]) -> None:
+    """What the stored data says about newswatch's behaviour on the corpus."""
+    first = runs[0]
+    cold = first["passes"]["cold"]
+    expected = sum(info["complete"] for info in manifest["feed_list"])
+    changed_expected = sum(c["new_entries"] for c in manifest["changed"])
+    print("\nchecks (first run):")
+    print(
+        f"  cold: {cold['new']:,} new articles for {expected:,} complete entries in the corpus"
+        f" ({manifest['entries']:,} generated; truncated feeds lose some)"
+    )
+    for name in PASSES:
+        current = first["passes"].get(name)
+        if current is None:
+            continue
+        db = current["db"]
+        print(
+            f"  after {name}: {db['articles']:,} articles, {db['stories']:,} stories,"
+            f" {db['unclustered']:,} articles without a story; feed status {db['status']};"
+            f" {db['problems']} feeds with a recorded problem"
+        )
+        if current["failures"]:
+            print(f"    {current['failed']} failed: " + "; ".join(current["failures"][:5]))
+        if db["short_feeds"]:
+            print(f"    {len(db['short_feeds'])} feeds short: " + "; ".join(db["short_feeds"][:5]))
+    db = cold["db"]
+    print(
+        f"  syndication: {db['shared_grouped']} of {db['shared_stories']} stories carried by"
+        f" several feeds ended in one stored story; {db['false_merges']} stored stories mix"
+        f" different corpus stories"
+    )
+    changed = first["passes"].get("changed")
+    if changed is not None:
+        print(
+            f"  changed: {changed['new']} new and {changed['updated']} updated articles;"
+            f" {changed_expected} new entries were written into"
+            f" {len(manifest['changed'])} feeds"
+        )
+    noise = [line for run in runs for line in run.get("stderr_lines", [])]
+    if noise:
+        print(f"  stderr: {len(noise)} lines, e.g. {noise[0][:200]!r}")
+
+
+def print_reader_checks(runs: Sequence[Result]) -> None:
+    first = runs[0]
+    parts = [
+        f"{name}: {p['new']} new, {p['updated']} updated, {p['failed']} failed,"
+        f" {p['stored']} stored"
+        for name, p in first["passes"].items()
+    ]
+    print("  reader (first run): " + "; ".join(parts))
+    for name, p in first["passes"].items():
+        if p["failures"]:
+            print(f"    {name} failures: " + "; ".join(p["failures"][:5]))
+
+
+def print_profile(result: Result, top: int = 10) -> None:
+    """The hotspots of one profiled cold pass."""
+    import pstats
+
+    profiles = result["profiles"]
+    cold = result["passes"]["cold"]
+    print(
+        f"\nprofile of one cold pass under cProfile: {cold['seconds']:.1f} s"
+        f" (cProfile slows Python code down; compare shares, not seconds)"
+    )
+    marker = f"{os.sep}newswatch{os.sep}"
+    for label, path in (
+        ("event-loop thread (fetching, clustering)", profiles["main"]),
+        ("storage thread (parse, normalise, store)", profiles["store"]),
+    ):
+        stats = pstats.Stats(path)
+        rows = []
+        for (file, line, function), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            if marker in file:
+                short = file.rsplit(marker, 1)[1]
+                rows.append((cumtime, tottime, calls, f"{short}:{line}({function})"))
+        rows.sort(reverse=True)
+        print(f"\n  {label}: top {top} by cumulative time in newswatch code")
+        print(f"  {'cumulative':>10} {'own':>8} {'calls':>8}  function")
+        for cumtime, tottime, calls, name in rows[:top]:
+            print(f"  {cumtime:>10.2f} {tottime:>8.2f} {calls:>8}  {name}")
+    merged = pstats.Stats(profiles["main"])
+    merged.add(profiles["store"])
+    rows = []
+    for (file, line, function), (_cc, calls, tottime, _cum, _c) in merged.stats.items():  # type: ignore[attr-defined]
+        rows.append((tottime, calls, f"{_short_path(file)}:{line}({function})"))
+    rows.sort(reverse=True)
+    print(f"\n  both threads: top {top} by own time (any code)")
+    print(f"  {'own':>8} {'calls':>9}  function")
+    for tottime, calls, name in rows[:top]:
+        print(f"  {tottime:>8.2f} {calls:>9}  {name}")
+
+
+def _short_path(file: str) -> str:
+    for marker in ("site-packages/", "/src/", "lib/python3"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    reader_python = find_reader_python(args.reader_python)
+    with workspace(args.keep) as scratch:
+        corpus, live = scratch / "corpus", scratch / "live"
+        started = time.perf_counter()
+        manifest = write_corpus(corpus, args.feeds, args.seed)
+        restore(corpus, live)
+        print(
+            f"corpus: {manifest['feeds']} feeds ({manifest['rss']} RSS, {manifest['atom']} Atom,"
+            f" {manifest['full_content']} with full text, malformed {manifest['malformed']}),"
+            f" {manifest['entries']:,} entries ({manifest['entries_min']}-"
+            f"{manifest['entries_max']} per feed), {manifest['bytes'] / 1e6:.1f} MB;"
+            f" {manifest['shared_stories']} of {manifest['stories']:,} stories in several feeds"
+            f" ({manifest['shared_copies']} copies); seed {args.seed};"
+            f" built in {time.perf_counter() - started:.1f} s"
+        )
+        print(
+            f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]};"
+            f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+        if reader_python is None:
+            print("reader: not importable; comparison skipped (see --reader-python)")
+        results: dict[str, list[Result]] = {"newswatch": [], "reader": []}
+        tools = ["newswatch"] + (["reader"] if reader_python else [])
+        with ServerProcess(live, gzip=not args.no_gzip) as server:
+            for run in range(args.runs):
+                for tool in tools:
+                    restore(corpus, live)
+                    python = sys.executable if tool == "newswatch" else str(reader_python)
+                    result = spawn_worker(
+                        python,
+                        tool,
+                        base_url=server.url,
+                        corpus=corpus,
+                        live=live,
+                        work=scratch / f"{tool}-run{run + 1}",
+                        concurrency=args.concurrency,
+                    )
+                    results[tool].append(result)
+                    cold = result["passes"]["cold"]
+                    print(
+                        f"  run {run + 1} {tool}: cold {cold['seconds']:.2f} s,"
+                        f" warm {result['passes']['warm']['seconds']:.2f} s,"
+                        f" changed {result['passes']['changed']['seconds']:.2f} s",
+                        flush=True,
+                    )
+            profiled = None
+            if args.profile:
+                restore(corpus, live)
+                profiled = spawn_worker(
+                    sys.executable,
+                    "newswatch",
+                    base_url=server.url,
+                    corpus=corpus,
+                    live=live,
+                    work=scratch / "newswatch-profile",
+                    concurrency=args.concurrency,
+                    profile=True,
+                )
+        nw = print_table("newswatch", results["newswatch"])
+        print_checks(manifest, results["newswatch"])
+        if results["reader"]:
+            rd = print_table("reader", results["reader"])
+            print_reader_checks(results["reader"])
+            print("\nnewswatch / reader (seconds; above 1 means newswatch is slower)")
+            for name in PASSES:
+                print(f"  {name:<8} {nw[name] / rd[name]:6.2f}x")
+        if profiled is not None:
+            print_profile(profiled)
+        if server.stats.get("errors"):
+            print(f"\nfeed server errors: {server.stats['errors']}")
+        if args.keep:
+            print(f"\nfiles kept in {scratch}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Ingest benchmark: newswatch (and reader, when installed) on a local corpus."
+    )
+    parser.add_argument("--feeds", type=int, default=200, help="feeds in the corpus (200)")
+    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of (3)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (1)")
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="parallel fetches, and per host (16)"
+    )
+    parser.add_argument("--profile", action="store_true", help="profile one more cold pass")
+    parser.add_argument(
+        "--reader-python",
+        help="an interpreter that can import reader; 'none' to skip"
+        " (default: this one if it can, else $BENCH_READER_PYTHON)",
+    )
+    parser.add_argument("--no-gzip", action="store_true", help="serve feeds uncompressed")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    # Internal: one measured run in a fresh process.
+    parser.add_argument("--worker", choices=("newswatch", "reader"), help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", help=argparse.SUPPRESS)
+    parser.add_argument("--live", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.worker is None:
+        orchestrate(args)
+        return
+    workers: dict[str, Callable[[argparse.Namespace], Result]] = {
+        "newswatch": run_newswatch,
+        "reader": run_reader,
+    }
+    print(json.dumps(workers[args.worker](args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

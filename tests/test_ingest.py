@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from click.testing import Result
 from feedserver import FeedServer, Route, make_gzip_bomb
 from newswatch.app import Monitor, make_monitor
 from newswatch.config import load_config
+from newswatch.fetching.http import Fetcher, FetchError
 from newswatch.model import FeedStatus
 
 WriteConfig = Callable[..., Path]
@@ -368,3 +370,46 @@ def test_verbose_fetch_logs_events(
     assert any(e["level"] == "warning" and f"url={broken}" in e["message"] for e in events), (
         loud.stderr
     )
+
+
+ARTICLE_PAGE = (
+    "<html><head><title>Page</title></head><body><nav>Home | World | Sport</nav>"
+    "<article><h1>Envoys meet</h1>"
+    + "<p>Negotiators met in Geneva for a second day to revise the peace plan. " * 6
+    + "</p><p>The talks covered security guarantees and the future of the Donbas. " * 4
+    + "</p></article><footer>Copyright</footer><script>track()</script></body></html>"
+)
+
+
+def test_full_text_replaces_the_feed_summary(
+    feed_server: FeedServer, open_monitor: Callable[..., Monitor]
+) -> None:
+    page = feed_server.route(
+        "/story", body=ARTICLE_PAGE.encode(), headers={"Content-Type": "text/html"}
+    )
+    feed = feed_server.route("/f", body=rss(("g1", "Envoys meet", page, "Short teaser.")))
+    plain = feed_server.route("/p", body=rss(("g2", "Other", page, "Short teaser.")))
+    monitor = open_monitor([{"url": feed, "full_text": True}, {"url": plain}])
+    monitor.fetch()
+    articles = {a.title: a for a in (monitor.storage.get_article(i) for i in (1, 2)) if a}
+    full = articles["Envoys meet"]
+    assert "security guarantees and the future of the Donbas" in full.content_text
+    assert "Home | World" not in full.content_text
+    assert "track()" not in full.content_text
+    assert "<script" not in full.content_html
+    assert articles["Other"].content_text == "Short teaser."
+    # The page was fetched once, for the full-text feed only.
+    assert len(feed_server.requests_to("/story")) == 1
+
+
+def test_article_links_to_private_addresses_are_refused(feed_server: FeedServer) -> None:
+    url = feed_server.route("/x", body=b"hello")
+
+    async def fetch_both() -> bytes:
+        async with Fetcher(timeout=3) as fetcher:
+            with pytest.raises(FetchError, match=r"non-public address 127\.0\.0\.1"):
+                await fetcher.fetch(url, allow_private=False)
+            return (await fetcher.fetch(url)).body
+
+    assert asyncio.run(fetch_both()) == b"hello"
+    assert len(feed_server.requests_to("/x")) == 1  # the refused one never left

@@ -122,6 +122,9 @@ class FetchConfig(_Section):
     max_bytes: ByteSize = 10 * 1000**2
     default_interval: Duration = timedelta(minutes=30)
     user_agent: str | None = None
+    # Article pages (full_text feeds) on loopback/private addresses are refused unless the feed
+    # itself is on such an address, or this is true.
+    allow_private_links: bool = False
 
 
 class FeedSource(_Section):

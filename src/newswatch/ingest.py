@@ -20,10 +20,11 @@ from http import HTTPStatus
 
 from newswatch.config import FetchConfig
 from newswatch.fetching.errors import FeedParseError
+from newswatch.fetching.fulltext import extract_main_text, is_private_host
 from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
 from newswatch.fetching.parse import parse_document
 from newswatch.fetching.policy import Failure, Outcome, Success, decide
-from newswatch.model import Article, Feed, FeedStatus
+from newswatch.model import Article, Feed, FeedStatus, IngestResult
 from newswatch.normalize import normalize_entries
 from newswatch.storage import Storage
 from newswatch.stories import cluster
@@ -146,14 +147,29 @@ async def _fetch_all(
         except FetchError as exc:
             return feed, exc
 
+    async def full_text(feed: Feed, article_id: int, url: str) -> None:
+        # A hostile feed must not make newswatch probe the local network: article links may
+        # reach private addresses only when the feed itself lives there, or the config says so.
+        allow = processor.allow_private_links or is_private_host(feed.url)
+        try:
+            page = await fetcher.fetch(url, accept="text/html, */*;q=0.5", allow_private=allow)
+        except FetchError as exc:
+            log.info("full text skipped: url=%s error=%s", url, exc)
+            return
+        if 200 <= page.status < 300:
+            await loop.run_in_executor(worker, processor.store_full_text, article_id, page)
+
+    pages: list[asyncio.Task[None]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as worker:
         async with fetcher:
             for next_done in asyncio.as_completed([download(feed) for feed in feeds]):
                 feed, got = await next_done
-                result = await loop.run_in_executor(worker, processor.process, feed, got)
+                result, wanted = await loop.run_in_executor(worker, processor.process, feed, got)
+                pages.extend(asyncio.create_task(full_text(feed, i, u)) for i, u in wanted)
                 results.append(result)
                 if progress is not None:
                     progress(result, len(results), len(feeds))
+            await asyncio.gather(*pages)
     return results
 
 
@@ -164,8 +180,33 @@ class _Processor:
         self._storage = storage
         self._settings = settings
         self._clock = clock
+        self.allow_private_links = settings.allow_private_links
 
-    def process(self, feed: Feed, got: FetchResponse | FetchError) -> FeedResult:
+    def process(
+        self, feed: Feed, got: FetchResponse | FetchError
+    ) -> tuple[FeedResult, list[tuple[int, str]]]:
+        """Store one download; returns the result and the new articles whose page to fetch."""
+        result, articles, stored = self._process(feed, got)
+        wanted: list[tuple[int, str]] = []
+        if feed.full_text and stored.new_ids:
+            urls = {a.entry_key: a.url for a in articles}
+            for article_id in stored.new_ids:
+                article = self._storage.get_article(article_id)
+                url = urls.get(article.entry_key) if article else None
+                if url:
+                    wanted.append((article_id, url))
+        return result, wanted
+
+    def store_full_text(self, article_id: int, page: FetchResponse) -> None:
+        """Replace an article's text with its page's main text, when that says more."""
+        extracted = extract_main_text(page.body, page.final_url)
+        if extracted is None:
+            return
+        self._storage.replace_article_text(article_id, extracted.text, extracted.html)
+
+    def _process(
+        self, feed: Feed, got: FetchResponse | FetchError
+    ) -> tuple[FeedResult, list[Article], IngestResult]:
         now = self._clock()
         articles: list[Article] = []
         problems: tuple[str, ...] = ()
@@ -193,7 +234,7 @@ class _Processor:
             log.warning("feed failed: url=%s error=%s", feed.url, outcome.message)
         for problem in problems:
             log.info("feed problem: url=%s problem=%s", feed.url, problem)
-        return FeedResult(
+        result = FeedResult(
             url=feed.url,
             name=feed.display_name,
             outcome=kind,
@@ -203,6 +244,7 @@ class _Processor:
             error=outcome.message if isinstance(outcome, Failure) else None,
             problems=problems,
         )
+        return result, articles, stored
 
     def _parse(
         self, feed: Feed, got: FetchResponse, body_hash: str, now: datetime

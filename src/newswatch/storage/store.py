@@ -389,6 +389,16 @@ class Storage:
             session.flush()
             return _article(row), False
 
+    def replace_article_text(self, article_id: int, text: str, html: str) -> None:
+        """Put an article page's main text in place of the feed's (it is then tagged again)."""
+        with self._transaction() as session:
+            row = session.get(ArticleRow, article_id)
+            if row is None or row.removed_at is not None:
+                return
+            row.content_text = text
+            row.content_html = html
+            row.tagged_at = None
+
     def get_article(self, article_id: int) -> Article | None:
         """The stored article with ``article_id``, tombstones included."""
         with self._transaction() as session:

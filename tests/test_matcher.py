@@ -92,6 +92,19 @@ def test_more_evidence_never_lowers_a_score(extra: str) -> None:
     assert after >= before
 
 
+def test_elided_articles_do_not_hide_words() -> None:
+    french = doc("L'Ukraine et l'OTAN", "Kyiv demande l'adhésion.", language="fr")
+    assert score("Ukrain* AND OTAN AND adhesion", french) is not None
+
+
+def test_one_word_counts_once_and_context_not_at_all() -> None:
+    document = doc("", "Leaders met. " * 80 + "Ukraine joined the talks.")
+    once = score("joined", document)
+    assert score("join OR joined OR joining", document) == once
+    assert score("joined AND Ukraine^0", document) == once
+    assert score("joined AND (Ukraine OR joined)^0", document) == once
+
+
 def test_weights_scale_evidence() -> None:
     document = doc("Talks on Ukraine", "Envoys met about the peace plan for Ukraine.")
     light = score('"peace plan" AND Ukraine^0.1', document)

@@ -49,6 +49,7 @@ def t(text: str, **kwargs: object) -> Term:
         ("Донбас*", t("донбас", prefix=True)),
         ("Zelensky’s", t("zelensky")),
         ("20-point", t("20-point")),
+        ("l'OTAN", t("otan")),  # elided articles are not part of the word
         ("«мирний план»", Phrase((t("мирнии"), t("план")))),
     ],
 )

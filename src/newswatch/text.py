@@ -809,9 +809,17 @@ def tokens(text: str) -> list[str]:
     """
     result = _token_pattern().findall(normalize_text(text))
     for index, token in enumerate(result):
-        if token.endswith("'s") and len(token) > 2:
-            result[index] = token[:-2]
+        if "'" in token:
+            word = token[:-2] if token.endswith("'s") and len(token) > 2 else token
+            result[index] = _ELISION.sub("", word)
     return result
+
+
+# French and Italian elided articles and prepositions ("l'Ukraine", "d'adhésion",
+# "dell'Ucraina") belong to the word after them only in writing: "l'ukraine" is "ukraine".
+_ELISION: Final = re.compile(
+    r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|dell|nell|sull|dall|all|un)'(?=[^\W\d_])"
+)
 
 
 def content_fingerprint(title: str, text: str) -> str:

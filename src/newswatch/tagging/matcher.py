@@ -15,14 +15,21 @@ when its query holds and the score reaches its threshold.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from newswatch.model import Evidence
-from newswatch.tagging.document import BODY_START, LEAD_TOKENS, Document, field_of
+from newswatch.tagging.document import (
+    BODY_START,
+    LEAD_TOKENS,
+    CachedStemmer,
+    Document,
+    field_of,
+)
 from newswatch.tagging.query import (
     And,
     Near,
@@ -36,11 +43,13 @@ from newswatch.tagging.query import (
     parse_query,
     terms_of,
 )
-from newswatch.text import tokens
+from newswatch.text import normalize_text, tokens
 
 FIELD_WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0}
 SCORE_SCALE = 3.0
 SNIPPET_CHARS = 240
+#: Sentences of one field looked at for the snippet (the evidence is usually early).
+MAX_SNIPPET_SENTENCES = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,10 @@ class _Compiled:
     exclude: Node | None
 
 
+# A compiled query: evaluates against one document's context, with the weight in force.
+_Fn = Callable[["_Context", float], Result]
+
+
 class Tagger:
     """Topics compiled for fast matching."""
 
@@ -96,25 +109,155 @@ class Tagger:
             QuerySyntaxError: a query does not parse; the message names the topic.
         """
         self.rules = tuple(rules)
-        self._compiled: list[_Compiled] = []
-        self._by_token: defaultdict[str, set[int]] = defaultdict(set)
-        self._by_start: defaultdict[str, set[int]] = defaultdict(set)
-        self._always: set[int] = set()
+        self._compiled: list[tuple[TopicRule, _Fn, _Fn | None]] = []
+        # Every term of every topic gets a number. The terms are indexed three ways (exact
+        # word, first three letters of a prefix, stem), so a document's words find the terms
+        # they satisfy, instead of each term searching the document.
+        self._ids: dict[Term, int] = {}
+        self._terms: list[Term] = []
+        self._exact: defaultdict[str, list[int]] = defaultdict(list)
+        self._prefixes: defaultdict[str, list[int]] = defaultdict(list)
+        self._stem_index: dict[str, dict[str, list[int]]] = {}
+        self._topics_of: defaultdict[int, set[int]] = defaultdict(set)
+        self._always: set[int] = set()  # topics with exact-case terms: always evaluated
         for index, rule in enumerate(self.rules):
             query = parse_query(rule.query, topic=rule.slug)
             try:
                 exclude = parse_query(rule.exclude) if rule.exclude else None
             except QuerySyntaxError as exc:
                 raise exc.for_topic(rule.slug, "exclude") from None
-            self._compiled.append(_Compiled(rule, query, exclude))
             for term in terms_of(query):
+                self._topics_of[self._id(term)].add(index)
                 if term.case_sensitive:
                     self._always.add(index)
-                elif term.prefix:
-                    self._by_start[term.text[:3]].add(index)
-                else:
-                    self._by_token[term.text].add(index)
-                    self._by_start[term.text[:3]].add(index)  # its stem may differ
+            compiled_exclude = self._compile(exclude) if exclude is not None else None
+            self._compiled.append((rule, self._compile(query), compiled_exclude))
+
+    def _id(self, term: Term) -> int:
+        number = self._ids.get(term)
+        if number is None:
+            number = self._ids[term] = len(self._terms)
+            self._terms.append(term)
+            if term.prefix:
+                self._prefixes[term.text[:3]].append(number)
+            elif not term.case_sensitive:
+                self._exact[term.text].append(number)
+        return number
+
+    def _compile(self, node: Node) -> _Fn:
+        if isinstance(node, Term):
+            number, label = self._id(node), _label(node)
+            if node.case_sensitive:
+                term = node
+
+                def exact_case(ctx: _Context, weight: float) -> Result:
+                    found = ctx.case_sensitive(number, term)
+                    return [Hit(label, p, 1, weight) for p in found] if found else None
+
+                return exact_case
+
+            def single(ctx: _Context, weight: float) -> Result:
+                found = ctx.present.get(number)
+                return [Hit(label, p, 1, weight) for p in found] if found else None
+
+            return single
+        if isinstance(node, Or):
+            return self._compile_or(node)
+        if isinstance(node, And):
+            parts = [self._compile(p) for p in node.parts]
+
+            def all_of(ctx: _Context, weight: float) -> Result:
+                hits: list[Hit] = []
+                for part in parts:
+                    result = part(ctx, weight)
+                    if result is None:
+                        return None
+                    hits.extend(result)
+                return hits
+
+            return all_of
+        if isinstance(node, Not):
+            inner = self._compile(node.part)
+
+            def none_of(ctx: _Context, weight: float) -> Result:
+                return [] if inner(ctx, weight) is None else None
+
+            return none_of
+        if isinstance(node, Weighted):
+            part, factor = self._compile(node.part), node.weight
+
+            def weighted(ctx: _Context, weight: float) -> Result:
+                return part(ctx, weight * factor)
+
+            return weighted
+        if isinstance(node, Phrase):
+            return self._compile_phrase(node)
+        return self._compile_near(node)
+
+    def _compile_or(self, node: Or) -> _Fn:
+        simple = [
+            (self._id(p), _label(p))
+            for p in node.parts
+            if isinstance(p, Term) and not p.case_sensitive
+        ]
+        others = [
+            self._compile(p)
+            for p in node.parts
+            if not (isinstance(p, Term) and not p.case_sensitive)
+        ]
+
+        def any_of(ctx: _Context, weight: float) -> Result:
+            hits: list[Hit] = []
+            matched = False
+            present = ctx.present
+            for number, label in simple:
+                found = present.get(number)
+                if found:
+                    matched = True
+                    hits.extend(Hit(label, p, 1, weight) for p in found)
+            for part in others:
+                result = part(ctx, weight)
+                if result is not None:
+                    matched = True
+                    hits.extend(result)
+            return hits if matched else None
+
+        return any_of
+
+    def _compile_phrase(self, node: Phrase) -> _Fn:
+        words = [(self._id(w), w) for w in node.words]
+        label = " ".join(_label(w) for w in node.words)
+        field_name = node.field
+
+        def phrase(ctx: _Context, weight: float) -> Result:
+            starts = ctx.positions(*words[0])
+            for offset, (number, word) in enumerate(words[1:], start=1):
+                if not starts:
+                    return None
+                following = set(ctx.positions(number, word))
+                starts = [p for p in starts if p + offset in following]
+            starts = _in_field(starts, field_name)
+            return [Hit(label, p, len(words), weight) for p in starts] or None
+
+        return phrase
+
+    def _compile_near(self, node: Near) -> _Fn:
+        left, right, distance = self._compile(node.left), self._compile(node.right), node.distance
+
+        def near(ctx: _Context, weight: float) -> Result:
+            a_hits = left(ctx, weight)
+            if not a_hits:
+                return None
+            b_hits = right(ctx, weight)
+            if not b_hits:
+                return None
+            kept_a = [a for a in a_hits if any(_gap(a, b) <= distance for b in b_hits)]
+            if not kept_a:
+                return None
+            kept_b = [b for b in b_hits if any(_gap(a, b) <= distance for a in kept_a)]
+            return kept_a + kept_b
+
+        return near
 
     def match(self, document: Document, *, include_failed: bool = False) -> list[Match]:
         """The topics the document matches, best score first.
@@ -124,23 +267,28 @@ class Tagger:
             include_failed: also return topics whose query holds but whose score is under the
                 threshold (for ``topics eval --errors`` and ``topics test``).
         """
+        context = _Context(document, self._present_terms(document))
+        candidates = set(self._always)
+        topics_of = self._topics_of
+        for number in context.present:
+            candidates |= topics_of.get(number, set())
         results = []
-        for index in sorted(self._candidates(document)):
-            compiled = self._compiled[index]
-            found = _Evaluator(document).run(compiled.query)
+        for index in sorted(candidates):
+            rule, query, exclude = self._compiled[index]
+            found = query(context, 1.0)
             if not found:
                 continue
             score = _score(found)
-            if compiled.exclude is not None:
-                excluded = _Evaluator(document).run(compiled.exclude)
+            if exclude is not None:
+                excluded = exclude(context, 1.0)
                 if excluded:
                     score *= math.exp(-_evidence_sum(excluded))
             score = round(score, 4)
-            passed = score >= compiled.rule.threshold
+            passed = score >= rule.threshold
             if passed or include_failed:
                 results.append(
                     Match(
-                        slug=compiled.rule.slug,
+                        slug=rule.slug,
                         score=score,
                         evidence=_evidence(found),
                         snippet=snippet(document, found),
@@ -150,108 +298,74 @@ class Tagger:
         results.sort(key=lambda m: (-m.score, m.slug))
         return results
 
-    def _candidates(self, document: Document) -> set[int]:
-        found = set(self._always)
-        by_token = self._by_token
-        for token in document.tokens:
-            hit = by_token.get(token)
-            if hit:
-                found |= hit
-        for start in document.by_start:
-            hit = self._by_start.get(start)
-            if hit:
-                found |= hit
+    def _present_terms(self, document: Document) -> dict[int, list[int]]:
+        """The positions of every indexed term that occurs in the document."""
+        found: defaultdict[int, set[int]] = defaultdict(set)
+        exact = self._exact
+        for token, positions in document.tokens.items():
+            numbers = exact.get(token)
+            if numbers:
+                for number in numbers:
+                    found[number].update(positions)
+        prefixes, terms = self._prefixes, self._terms
+        for start, tokens_here in document.by_start.items():
+            numbers = prefixes.get(start)
+            if numbers:
+                for number in numbers:
+                    text = terms[number].text
+                    for token in tokens_here:
+                        if token.startswith(text):
+                            found[number].update(document.tokens[token])
+        if document.stems is not None and document.stemmer is not None:
+            by_stem = self._stems(document.stemmer)
+            for stem, positions in document.stems.items():
+                numbers = by_stem.get(stem)
+                if numbers:
+                    for number in numbers:
+                        found[number].update(positions)
+        present = {}
+        for number, spots in found.items():
+            kept = _in_field(sorted(spots), terms[number].field)
+            if kept:
+                present[number] = kept
+        return present
+
+    def _stems(self, stemmer: CachedStemmer) -> dict[str, list[int]]:
+        index = self._stem_index.get(stemmer.algorithm)
+        if index is None:
+            index = {}
+            for text, numbers in self._exact.items():
+                index.setdefault(stemmer.stem(text), []).extend(numbers)
+            self._stem_index[stemmer.algorithm] = index
+        return index
+
+
+class _Context:
+    """One document being matched: its present terms, and exact-case terms found so far."""
+
+    def __init__(self, document: Document, present: dict[int, list[int]]) -> None:
+        self.document = document
+        self.present = present
+
+    def positions(self, number: int, term: Term) -> list[int]:
+        if term.case_sensitive:
+            return self.case_sensitive(number, term)
+        return self.present.get(number, [])
+
+    def case_sensitive(self, number: int, term: Term) -> list[int]:
+        found = self.present.get(number)
+        if found is None:
+            spots = []
+            for name in ("title", "body"):
+                for match in _exact_word(term.text).finditer(self.document.raw(name)):
+                    spots.append(self.document.position_of_offset(name, match.start()))
+            found = self.present[number] = _in_field(spots, term.field)
         return found
 
 
-class _Evaluator:
-    """Evaluates one query tree against one document."""
-
-    def __init__(self, document: Document) -> None:
-        self.document = document
-
-    def run(self, node: Node) -> Result:
-        return self.eval(node, 1.0)
-
-    def eval(self, node: Node, weight: float) -> Result:
-        if isinstance(node, Term):
-            positions = self.positions(node)
-            return [Hit(_label(node), p, 1, weight) for p in positions] if positions else None
-        if isinstance(node, Phrase):
-            return self.phrase(node, weight)
-        if isinstance(node, Weighted):
-            return self.eval(node.part, weight * node.weight)
-        if isinstance(node, Or):
-            hits: list[Hit] = []
-            matched = False
-            for part in node.parts:
-                found = self.eval(part, weight)
-                if found is not None:
-                    matched = True
-                    hits.extend(found)
-            return hits if matched else None
-        if isinstance(node, And):
-            hits = []
-            # Cheap NOT-free parts first would be an optimisation; order kept for clarity.
-            for part in node.parts:
-                found = self.eval(part, weight)
-                if found is None:
-                    return None
-                hits.extend(found)
-            return hits
-        if isinstance(node, Not):
-            return [] if self.eval(node.part, weight) is None else None
-        return self.near(node, weight)
-
-    def positions(self, term: Term) -> list[int]:
-        document = self.document
-        if term.case_sensitive:
-            found = self.case_sensitive(term)
-        elif term.prefix:
-            found = []
-            for token in document.by_start.get(term.text[:3], ()):
-                if token.startswith(term.text):
-                    found.extend(document.tokens[token])
-        else:
-            found = list(document.tokens.get(term.text, ()))
-            if document.stems is not None and document.stemmer is not None:
-                stemmed = document.stems.get(document.stemmer.stem(term.text), ())
-                if stemmed:
-                    found = sorted(set(found).union(stemmed))
-        return _in_field(found, term.field)
-
-    def case_sensitive(self, term: Term) -> list[int]:
-        pattern = re.compile(rf"(?<![\w-]){re.escape(term.text)}(?![\w-])")
-        positions = []
-        for name in ("title", "body"):
-            for match in pattern.finditer(self.document.raw(name)):
-                positions.append(self.document.position_of_offset(name, match.start()))
-        return positions
-
-    def phrase(self, node: Phrase, weight: float) -> Result:
-        first, *rest = node.words
-        starts = self.positions(first)
-        if not starts:
-            return None
-        for offset, word in enumerate(rest, start=1):
-            following = set(self.positions(word))
-            starts = [p for p in starts if p + offset in following]
-            if not starts:
-                return None
-        starts = _in_field(starts, node.field)
-        label = " ".join(_label(w) for w in node.words)
-        return [Hit(label, p, len(node.words), weight) for p in starts] or None
-
-    def near(self, node: Near, weight: float) -> Result:
-        left = self.eval(node.left, weight)
-        right = self.eval(node.right, weight)
-        if not left or not right:
-            return None
-        kept_left = [a for a in left if any(_gap(a, b) <= node.distance for b in right)]
-        if not kept_left:
-            return None
-        kept_right = [b for b in right if any(_gap(a, b) <= node.distance for a in kept_left)]
-        return kept_left + kept_right
+@functools.cache
+def _exact_word(text: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(text)}(?![\w-])")
 
 
 def _gap(a: Hit, b: Hit) -> int:
@@ -270,15 +384,26 @@ def _in_field(positions: Iterable[int], field: str | None) -> list[int]:
     return [p for p in positions if p >= BODY_START]
 
 
+@functools.cache
 def _label(term: Term) -> str:
     return f"{term.text}*" if term.prefix else term.text
 
 
 def _evidence_sum(hits: Sequence[Hit]) -> float:
+    # Each word of the article is evidence once, at the best weight any query term gives it:
+    # alternatives that find the same word ("join OR joined", a phrase and its first word)
+    # must not count it twice. Zero-weight hits (context) count for nothing, not even repeats.
+    by_position: dict[int, Hit] = {}
+    for hit in hits:
+        if hit.weight <= 0:
+            continue
+        seen = by_position.get(hit.position)
+        if seen is None or hit.weight * hit.length > seen.weight * seen.length:
+            by_position[hit.position] = hit
     best: dict[str, float] = {}
     counts: dict[str, int] = defaultdict(int)
-    for hit in hits:
-        value = FIELD_WEIGHTS[field_of(hit.position)] * hit.weight
+    for position, hit in by_position.items():
+        value = FIELD_WEIGHTS[field_of(position)] * hit.weight
         if value > best.get(hit.label, -1.0):
             best[hit.label] = value
         counts[hit.label] += 1
@@ -320,19 +445,27 @@ def snippet(document: Document, hits: Sequence[Hit]) -> str:
             return True
         return stemmer is not None and stemmer.stem(token) == stemmer.stem(pattern)
 
+    # Only patterns whose first word's opening letters occur in a sentence are tried on it: a
+    # substring test on the folded sentence rules most out before any word is compared.
+    keyed = [(p[0].rstrip("*")[:4], index, p) for index, p in enumerate(patterns)]
     best: tuple[int, str, list[tuple[int, int]]] = (-1, "", [])
     for source in (document.title, document.body):
-        for piece in _SENTENCE_RE.split(source):
+        for piece in _SENTENCE_RE.split(source)[:MAX_SNIPPET_SENTENCES]:
             sentence = piece.strip()
             if not sentence:
                 continue
+            folded = normalize_text(sentence)
+            trying = [(index, p) for start, index, p in keyed if start in folded]
+            if not trying:
+                if best[0] < 0:
+                    best = (0, sentence, [])
+                continue
             words = [
-                (m.start(), m.end(), (tokens(m.group()) or [""])[0])
-                for m in _WORD_RE.finditer(sentence)
+                (m.start(), m.end(), _fold_word(m.group())) for m in _WORD_RE.finditer(sentence)
             ]
             spans: list[tuple[int, int]] = []
             found: set[int] = set()
-            for index, pattern in enumerate(patterns):
+            for index, pattern in trying:
                 size = len(pattern)
                 for i in range(len(words) - size + 1):
                     if all(same(words[i + j][2], pattern[j]) for j in range(size)):
@@ -341,6 +474,13 @@ def snippet(document: Document, hits: Sequence[Hit]) -> str:
             if len(found) > best[0]:
                 best = (len(found), sentence, spans)
     return _highlight(best[1], best[2])
+
+
+def _fold_word(word: str) -> str:
+    if word.isascii():  # the common case, without the Unicode folding machinery
+        folded = word.lower()
+        return folded[:-2] if folded.endswith("'s") and len(folded) > 2 else folded
+    return (tokens(word) or [""])[0]
 
 
 def _highlight(sentence: str, spans: list[tuple[int, int]]) -> str:

@@ -48,18 +48,19 @@ _STEMMERS = {
 
 
 @functools.cache
-def stemmer_for(language: str | None) -> _CachedStemmer | None:
+def stemmer_for(language: str | None) -> CachedStemmer | None:
     """A memoising Snowball stemmer for an article language, or None where there is none."""
     if not language:
         return None
     name = _STEMMERS.get(language.split("-")[0].lower())
-    return _CachedStemmer(name) if name else None
+    return CachedStemmer(name) if name else None
 
 
-class _CachedStemmer:
+class CachedStemmer:
     """Stems with a cache: news vocabulary repeats, so most words are looked up, not stemmed."""
 
     def __init__(self, algorithm: str) -> None:
+        self.algorithm = algorithm
         self._stemmer = Stemmer.Stemmer(algorithm)
         self._cache: dict[str, str] = {}
 
@@ -88,9 +89,8 @@ class Document:
     language: str | None = None
     tokens: dict[str, list[int]] = field(default_factory=dict)  # token → positions
     stems: dict[str, list[int]] | None = None  # stem → positions, where a stemmer exists
-    stemmer: _CachedStemmer | None = None
+    stemmer: CachedStemmer | None = None
     by_start: dict[str, list[str]] = field(default_factory=dict)  # first 3 chars → tokens
-    _raw_cache: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, title: str, summary: str, content: str, language: str | None) -> Document:

@@ -49,6 +49,7 @@ from newswatch.tagging.document import Document
 from newswatch.tagging.evaluate import evaluate
 from newswatch.tagging.matcher import Tagger, TopicRule
 from newswatch.tagging.records import BadLine, read_records
+from newswatch.tagging.suggest import suggest_from_file, to_yaml
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -325,6 +326,29 @@ def topics_eval(state: _State, file: TextIO, errors: bool, as_json: bool) -> Non
         _print_json(evaluation_json(result, errors=errors))
         return
     click.echo(evaluation_text(result, errors=errors))
+
+
+@topics.command("suggest")
+@click.argument("document", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--max",
+    "max_topics",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Propose at most this many topics.",
+)
+@json_option
+def topics_suggest(document: Path, max_topics: int, as_json: bool) -> None:
+    """Propose draft topics (YAML, for the topics file) from a briefing DOCUMENT.
+
+    DOCUMENT is plain text or Markdown, read as UTF-8. The drafts are for you to edit.
+    """
+    suggested = suggest_from_file(document, max_topics=max_topics)
+    if as_json:
+        _print_json([topic.as_json() for topic in suggested])
+        return
+    click.echo(to_yaml(suggested), nl=False)
 
 
 @topics.command("test")

@@ -2,8 +2,8 @@
 via our own parser, and a clear error naming the advertised feeds when the URL gave a web page.
 
 feedparser never fetches anything here: it gets the bytes and the HTTP headers (so the charset
-and the base URL for relative links resolve as the server meant). Its HTML sanitiser is off:
-newswatch cleans HTML itself, once, in ``normalize``.
+resolves as the server meant). Its HTML sanitiser and link resolution are off: newswatch cleans
+HTML and resolves links itself, once, in ``normalize``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from newswatch.fetching.discover import discover_feeds, looks_like_html
 from newswatch.fetching.errors import FeedParseError, NotAFeedError
 from newswatch.fetching.jsonfeed import looks_like_json_feed, parse_json_feed
 from newswatch.fetching.parsed import ParsedEntry, ParsedFeed
+from newswatch.text import html_to_text
+
+_INFORMATIONAL = (
+    feedparser.CharacterEncodingOverride,
+    feedparser.NonXMLContentType,
+)
 
 
 def parse_document(
@@ -55,17 +61,21 @@ def parse_document(
 
 
 def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    headers.setdefault("content-location", url)
+    # No Content-Location: feedparser would resolve GUIDs like "story-7" into URLs against it.
+    # Relative links are resolved in normalisation instead, against xml:base or the feed's URL.
+    headers.pop("content-location", None)
     result = feedparser.parse(
         body,
         response_headers=headers,
         sanitize_html=False,
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,
     )
     version = result.get("version") or ""
     problems: list[str] = []
-    if result.get("bozo"):
-        exc = result.get("bozo_exception")
+    exc = result.get("bozo_exception")
+    # A missing or unusual Content-Type, or a charset that had to be guessed, is how much of the
+    # web serves feeds; only trouble with the document itself is a problem worth showing.
+    if result.get("bozo") and not isinstance(exc, _INFORMATIONAL):
         problems.append(_describe(exc))
     entries = result.get("entries") or []
     if not version and not entries:
@@ -73,10 +83,15 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
         raise FeedParseError(f"not a feed: {reason}")
     feed = result.get("feed") or {}
     language = _clean(feed.get("language"))
-    base = feed.get("link") or url
+    # Relative links resolve against the document's own URL, as in a web page (xml:base,
+    # which feedparser tracks per element, takes precedence).
+    base = url
+    title = feed.get("title") or ""
+    if "html" in ((feed.get("title_detail") or {}).get("type") or ""):
+        title = html_to_text(title)
     return ParsedFeed(
         format=version or "unknown",
-        title=_clean(feed.get("title")),
+        title=_clean(title),
         site_url=_clean(feed.get("link")),
         language=language,
         ttl_seconds=_ttl(feed.get("ttl")),
@@ -105,7 +120,7 @@ def _entry(entry: Any, feed_language: str | None, feed_base: str) -> ParsedEntry
     detail = entry.get("title_detail") or {}
     return ParsedEntry(
         guid=_clean(entry.get("id")),
-        link=_clean(entry.get("link")),
+        link=_link(entry),
         title=title,
         summary_html=summary_html,
         content_html=content_html,
@@ -117,6 +132,15 @@ def _entry(entry: Any, feed_language: str | None, feed_base: str) -> ParsedEntry
         language=_clean(detail.get("language")) or feed_language,
         base_url=_clean(detail.get("base")) or feed_base,
     )
+
+
+def _link(entry: Any) -> str | None:
+    link = _clean(entry.get("link"))
+    # With no <link>, feedparser takes the GUID for one (RSS permalinks by default), but
+    # "story-123" is an identifier, not a link: keep only GUIDs that are absolute URLs.
+    if link and entry.get("guidislink") and not link.lower().startswith(("http://", "https://")):
+        return None
+    return link
 
 
 def _datetime(value: time.struct_time | None) -> datetime | None:

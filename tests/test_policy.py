@@ -78,7 +78,12 @@ def test_feed_interval_and_server_floors() -> None:
     # Cache-Control max-age and RSS <ttl> are floors...
     slow = run(feed, Success({"cache-control": "public, max-age=3600"}))
     assert slow.next_fetch_at == NOW + timedelta(hours=1)
-    assert run(feed, Success({}, ttl_seconds=7200)).next_fetch_at == NOW + timedelta(hours=2)
+    assert run(feed, Success({}, ttl_seconds=7200, parsed=True)).next_fetch_at == NOW + timedelta(
+        hours=2
+    )
+    # A 304 does not repeat the <ttl>: the one seen before still holds.
+    remembered = replace(feed, ttl_seconds=7200)
+    assert run(remembered, Success({})).next_fetch_at == NOW + timedelta(hours=2)
     # ...but never more than a day, and never shorter than our own interval.
     huge = run(feed, Success({"cache-control": "max-age=31536000"}))
     assert huge.next_fetch_at == NOW + timedelta(days=1)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 15:33:53.987952
+Create Date: 2026-11-26 16:26:13.786999
 """
 
 from collections.abc import Sequence
@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("interval_seconds", sa.Integer(), nullable=True),
+        sa.Column("ttl_seconds", sa.Integer(), nullable=True),
         sa.Column("full_text", sa.Boolean(), nullable=False),
         sa.Column("backfill", sa.Boolean(), nullable=False),
         sa.Column("etag", sa.Text(), nullable=True),

@@ -28,6 +28,7 @@ from newswatch.model import Article, Feed, FeedStatus, IngestResult
 from newswatch.normalize import normalize_entries
 from newswatch.storage import Storage
 from newswatch.stories import cluster
+from newswatch.text import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,9 @@ async def _fetch_all(
             )
         except FetchError as exc:
             return feed, exc
+        except Exception as exc:  # the per-feed boundary, for the download half
+            log.exception("feed download crashed: url=%s", feed.url)
+            return feed, FetchError(f"internal error: {type(exc).__name__}: {exc}", kind="bug")
 
     async def full_text(feed: Feed, article_id: int, url: str) -> None:
         # A hostile feed must not make newswatch probe the local network: article links may
@@ -153,11 +157,12 @@ async def _fetch_all(
         allow = processor.allow_private_links or is_private_host(feed.url)
         try:
             page = await fetcher.fetch(url, accept="text/html, */*;q=0.5", allow_private=allow)
+            if 200 <= page.status < 300:
+                await loop.run_in_executor(worker, processor.store_full_text, article_id, page)
         except FetchError as exc:
             log.info("full text skipped: url=%s error=%s", url, exc)
-            return
-        if 200 <= page.status < 300:
-            await loop.run_in_executor(worker, processor.store_full_text, article_id, page)
+        except Exception:  # an article page is an extra: it never fails the pass
+            log.exception("full text failed: url=%s", url)
 
     pages: list[asyncio.Task[None]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as worker:
@@ -185,8 +190,16 @@ class _Processor:
     def process(
         self, feed: Feed, got: FetchResponse | FetchError
     ) -> tuple[FeedResult, list[tuple[int, str]]]:
-        """Store one download; returns the result and the new articles whose page to fetch."""
-        result, articles, stored = self._process(feed, got)
+        """Store one download; returns the result and the new articles whose page to fetch.
+
+        This is the per-feed boundary: whatever goes wrong with one feed is recorded as that
+        feed's error (its transaction rolled back), and the pass goes on with the others.
+        """
+        try:
+            result, articles, stored = self._process(feed, got)
+        except Exception as exc:  # the per-feed boundary: record, log, go on
+            log.exception("feed crashed: url=%s", feed.url)
+            return self._record_crash(feed, exc), []
         wanted: list[tuple[int, str]] = []
         if feed.full_text and stored.new_ids:
             urls = {a.entry_key: a.url for a in articles}
@@ -196,6 +209,18 @@ class _Processor:
                 if url:
                     wanted.append((article_id, url))
         return result, wanted
+
+    def _record_crash(self, feed: Feed, exc: Exception) -> FeedResult:
+        message = f"internal error while processing the feed: {type(exc).__name__}: {exc}"[:500]
+        now = self._clock()
+        update = decide(
+            feed, Failure(message), now=now, default_interval=self._settings.default_interval
+        )
+        try:
+            self._storage.record_fetch(feed.id, update, [], now)
+        except Exception:  # the database itself may be the problem; the pass still goes on
+            log.exception("could not record the failure: url=%s", feed.url)
+        return FeedResult(feed.url, feed.display_name, "failed", update.status, error=message)
 
     def store_full_text(self, article_id: int, page: FetchResponse) -> None:
         """Replace an article's text with its page's main text, when that says more."""
@@ -267,9 +292,10 @@ class _Processor:
             body_hash,
             ttl_seconds=parsed.ttl_seconds,
             permanent_redirect=got.permanent_redirect,
-            title=parsed.title,
-            site_url=parsed.site_url,
+            title=_clean(parsed.title, 500),
+            site_url=absolute_url(_clean(parsed.site_url, 2000)),
             problem="; ".join(parsed.problems)[:500] or None,
+            parsed=True,
         )
         return success, articles, parsed.problems
 
@@ -281,6 +307,12 @@ class _Processor:
             return
         known = self._storage.story_signatures(now - STORY_WINDOW)
         self._storage.assign_stories(cluster(new, known), now)
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    if not value:
+        return None
+    return value.replace("\x00", "")[:limit] or None
 
 
 def _http_error(response: FetchResponse) -> str:

@@ -78,6 +78,7 @@ class Feed:
     next_fetch_at: datetime | None
     created_at: datetime
     articles: int = 0  # stored articles, tombstones excluded
+    ttl_seconds: int | None = None  # the feed's RSS <ttl>, a floor for its interval
 
     @property
     def display_name(self) -> str:
@@ -241,6 +242,7 @@ class FeedUpdate:
     title: str | None = None
     site_url: str | None = None
     last_problem: str | None = None
+    ttl_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from newswatch.dedup import simhash, story_text
@@ -30,6 +31,8 @@ MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 1_000
 #: Article text and HTML kept per entry.
 MAX_CONTENT_CHARS = 200_000
+#: Links longer than this are dropped.
+MAX_URL_CHARS = 2_000
 #: A date further in the future than this is not believed.
 FUTURE_TOLERANCE = timedelta(days=1)
 #: A date before this is not believed either (epoch zeros, parse accidents).
@@ -82,8 +85,11 @@ def normalize_entry(
     backlog: bool = False,
 ) -> Article:
     """Normalise one entry; see ``normalize_entries``."""
+    entry = _without_nul(entry)
     base = entry.base_url or feed_url
     link = absolute_url(entry.link, base) or absolute_url(entry.link, feed_url)
+    if link is not None and len(link) > MAX_URL_CHARS:
+        link = None  # no real article lives at a 9 kB address; it would not fit an index either
     canonical = canonical_url(link)
     title = _clip(html_to_text(entry.title), MAX_TITLE_CHARS)
 
@@ -124,6 +130,26 @@ def normalize_entry(
         backlog=backlog,
         ingested_at=fetched_at,
     )
+
+
+def _without_nul(entry: ParsedEntry) -> ParsedEntry:
+    # NUL is never meaningful in text, and PostgreSQL refuses it in every text column.
+    changes = {
+        name: value.replace("\x00", "")
+        for name in (
+            "guid",
+            "link",
+            "title",
+            "summary_html",
+            "content_html",
+            "content_text",
+            "author",
+            "language",
+            "base_url",
+        )
+        if isinstance(value := getattr(entry, name), str) and "\x00" in value
+    }
+    return replace(entry, **changes) if changes else entry  # type: ignore[arg-type]
 
 
 def entry_key(guid: str | None, canonical: str | None, title: str, text: str) -> str:

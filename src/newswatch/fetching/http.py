@@ -16,10 +16,9 @@ import asyncio
 import ipaddress
 import os
 import socket
-import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -166,62 +165,97 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        started = time.monotonic()
+        async with self._overall:
+            return await self._follow(url, headers, allow_private)
+
+    async def _follow(
+        self, url: str, headers: dict[str, str], allow_private: bool
+    ) -> FetchResponse:
+        assert self._client is not None
+        assert self._hosts is not None
+        loop = asyncio.get_running_loop()
+        redirects: list[Redirect] = []
+        seen = {url}
+        current = url
+        # The time budget starts once the first request may go out: waiting for a free slot
+        # behind slow feeds of the same host is not this feed's fault.
+        started: float | None = None
         try:
-            async with self._overall, asyncio.timeout(self.timeout):
-                return await self._follow(url, headers, allow_private, started)
+            while True:
+                parts = _check_url(current)
+                slot = self._hosts.get(parts.host)
+                if started is None:
+                    await slot.acquire()
+                    started = loop.time()
+                else:
+                    async with asyncio.timeout_at(started + self.timeout):
+                        await slot.acquire()
+                try:
+                    async with asyncio.timeout_at(started + self.timeout):
+                        response, target = await self._exchange(current, headers, allow_private)
+                finally:
+                    slot.release()
+                if target is None:
+                    return replace(
+                        response,
+                        url=url,
+                        redirects=tuple(redirects),
+                        elapsed=loop.time() - started,
+                    )
+                redirects.append(Redirect(response.status, current, target))
+                if target in seen:
+                    raise FetchError(f"redirect loop at {target}", kind="redirects")
+                if len(redirects) > self.max_redirects:
+                    raise FetchError(f"more than {self.max_redirects} redirects", kind="redirects")
+                seen.add(target)
+                current = target
         except TimeoutError:
             raise FetchError(
                 f"timed out: no complete response within {self.timeout:g}s", kind="timeout"
             ) from None
 
-    async def _follow(
-        self, url: str, headers: dict[str, str], allow_private: bool, started: float
-    ) -> FetchResponse:
+    async def _exchange(
+        self, url: str, headers: dict[str, str], allow_private: bool
+    ) -> tuple[FetchResponse, str | None]:
+        """One request: the response, and where it redirects to (None: it does not)."""
         assert self._client is not None
-        assert self._hosts is not None
-        redirects: list[Redirect] = []
-        seen = {url}
-        current = url
-        while True:
-            parts = _check_url(current)
-            if not allow_private:
-                await _refuse_private(parts.host, parts.port)
-            async with self._hosts.get(parts.host):
-                request = self._client.build_request("GET", current, headers=headers)
+        if not allow_private:
+            parts = _check_url(url)
+            await _refuse_private(parts.host, parts.port)
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise FetchError(f"cannot request {url}: {exc}", kind="url") from None
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise _translate(exc, url) from None
+        try:
+            status = response.status_code
+            location = response.headers.get("location")
+            target = None
+            if status in REDIRECTS and location:
                 try:
-                    response = await self._client.send(request, stream=True)
-                except httpx.HTTPError as exc:
-                    raise _translate(exc, current) from None
-                try:
-                    status = response.status_code
-                    location = response.headers.get("location")
-                    if status in REDIRECTS and location:
-                        target = urljoin(current, location.strip())
-                        redirects.append(Redirect(status, current, target))
-                        if target in seen:
-                            raise FetchError(f"redirect loop at {target}", kind="redirects")
-                        if len(redirects) > self.max_redirects:
-                            raise FetchError(
-                                f"more than {self.max_redirects} redirects", kind="redirects"
-                            )
-                        seen.add(target)
-                        current = target
-                        continue
-                    body = b""
-                    if 200 <= status < 300:
-                        body = await self._read_body(response)
-                    return FetchResponse(
-                        url=url,
-                        final_url=current,
-                        status=status,
-                        headers={k.lower(): v for k, v in response.headers.items()},
-                        body=body,
-                        redirects=tuple(redirects),
-                        elapsed=time.monotonic() - started,
-                    )
-                finally:
-                    await response.aclose()
+                    target = urljoin(url, location.strip())
+                except ValueError:
+                    raise FetchError(
+                        f"invalid redirect Location {location[:200]!r}", kind="redirects"
+                    ) from None
+            body = b""
+            if target is None and 200 <= status < 300:
+                body = await self._read_body(response)
+            return (
+                FetchResponse(
+                    url=url,
+                    final_url=url,
+                    status=status,
+                    headers={k.lower(): v for k, v in response.headers.items()},
+                    body=body,
+                ),
+                target,
+            )
+        finally:
+            await response.aclose()
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length", "")
@@ -316,6 +350,8 @@ async def _refuse_private(host: str, port: int | None) -> None:
         )
     except OSError as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}", kind="dns") from None
+    except UnicodeError:
+        raise FetchError(f"invalid host name {host!r}", kind="url") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:

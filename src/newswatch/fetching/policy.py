@@ -34,6 +34,7 @@ MAX_SERVER_FLOOR = timedelta(hours=24)
 MAX_RETRY_AFTER = timedelta(days=2)
 REDIRECT_CONFIRMATIONS = 2
 JITTER = 0.1
+_YEAR = 366 * 86400
 
 _MAX_AGE_RE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -49,6 +50,7 @@ class Success:
     title: str | None = None
     site_url: str | None = None
     problem: str | None = None  # a recoverable problem of the document
+    parsed: bool = False  # the body was parsed (so ttl_seconds and problem are current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +96,14 @@ def decide(
     url, redirect_url, redirect_count = _redirect_state(feed, outcome.permanent_redirect)
 
     if isinstance(outcome, Success):
-        floor = max(_max_age(outcome.headers), _seconds(outcome.ttl_seconds))
+        ttl = outcome.ttl_seconds if outcome.parsed else feed.ttl_seconds
+        floor = max(_max_age(outcome.headers), _seconds(ttl))
         wait = max(interval, min(floor, MAX_SERVER_FLOOR))
         return FeedUpdate(
             url=url,
             status=FeedStatus.OK,
-            etag=outcome.headers.get("etag") or feed.etag,
-            last_modified=outcome.headers.get("last-modified") or feed.last_modified,
+            etag=_validator(outcome.headers.get("etag")) or feed.etag,
+            last_modified=_validator(outcome.headers.get("last-modified")) or feed.last_modified,
             body_hash=outcome.body_hash or feed.body_hash,
             redirect_url=redirect_url,
             redirect_count=redirect_count,
@@ -111,17 +114,17 @@ def decide(
             next_fetch_at=now + _jitter(wait, rng),
             title=outcome.title or feed.title,
             site_url=outcome.site_url or feed.site_url,
-            # A 304 or an identical body says nothing new about the document's problems.
-            last_problem=outcome.problem
-            if outcome.body_hash != feed.body_hash
-            else feed.last_problem,
+            # A 304 or an identical body says nothing new about the document.
+            last_problem=outcome.problem if outcome.parsed else feed.last_problem,
+            ttl_seconds=ttl,
         )
 
     failures = feed.consecutive_failures + 1
     if outcome.status == 410:
         status, next_fetch = FeedStatus.DISABLED, None
     else:
-        backoff = min(interval * (2 ** (failures - 1)), MAX_BACKOFF)
+        # The exponent is capped before multiplying: a feed dead for months must not overflow.
+        backoff = min(interval * (2 ** min(failures - 1, 30)), MAX_BACKOFF)
         next_fetch = now + _jitter(backoff, rng)
         if outcome.status in (429, 503) and outcome.headers is not None:
             retry_after = parse_retry_after(outcome.headers.get("retry-after"), now)
@@ -145,23 +148,32 @@ def decide(
         title=feed.title,
         site_url=feed.site_url,
         last_problem=feed.last_problem,
+        ttl_seconds=feed.ttl_seconds,
     )
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """``Retry-After`` as a delay: it may be seconds or an HTTP date."""
+    """``Retry-After`` as a delay (it may be seconds or an HTTP date), at most a year."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
+        return timedelta(seconds=min(int(value), _YEAR))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), timedelta(seconds=_YEAR))
+
+
+def _validator(value: str | None) -> str | None:
+    # Validators are sent back in request headers, which must be printable ASCII; a server
+    # that sends anything else gets unconditional requests rather than breaking every fetch.
+    if value and value.isascii() and value.isprintable() and len(value) <= 1000:
+        return value
+    return None
 
 
 def _unchanged_status(feed: Feed) -> FeedStatus:
@@ -180,11 +192,12 @@ def _redirect_state(feed: Feed, target: str | None) -> tuple[str, str | None, in
 
 def _max_age(headers: Mapping[str, str]) -> timedelta:
     match = _MAX_AGE_RE.search(headers.get("cache-control", ""))
-    return timedelta(seconds=int(match.group(1))) if match else timedelta(0)
+    return _seconds(int(match.group(1))) if match else timedelta(0)
 
 
 def _seconds(value: int | None) -> timedelta:
-    return timedelta(seconds=value) if value and value > 0 else timedelta(0)
+    # Servers send absurd numbers; anything past a year means "rarely", and fits a timedelta.
+    return timedelta(seconds=min(value, _YEAR)) if value and value > 0 else timedelta(0)
 
 
 def _jitter(wait: timedelta, rng: random.Random) -> timedelta:

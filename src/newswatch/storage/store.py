@@ -264,9 +264,10 @@ class Storage:
         """Store one fetch of a feed: its new state and its articles, in one transaction.
 
         An article whose entry key is stored already updates that row when its title or text
-        changed (and is then tagged again). An entry with a new GUID but the same canonical
-        link and title as a stored entry whose GUID is gone from the document is that entry
-        under a GUID that changes on every fetch, not a new one. Tombstoned entries are left
+        changed (and is then tagged again). An entry with a new GUID but the same title and
+        either the same canonical link or the same text as a stored entry whose GUID is gone
+        from the document is that entry under a GUID that changes on every fetch, not a new
+        one. Tombstoned entries are left
         alone: they never come back.
 
         Returns:
@@ -281,14 +282,19 @@ class Storage:
             feed.updated_at = now
             if not articles:
                 return IngestResult()
-            by_key, by_url = _existing_articles(session, feed_id, articles)
+            by_key, by_url, by_print = _existing_articles(session, feed_id, articles)
             keys = {a.entry_key for a in articles}
             new_rows: list[ArticleRow] = []
             updated: list[int] = []
             unchanged = 0
             for article in articles:
                 row = by_key.get(article.entry_key) or _same_entry_new_guid(
-                    by_url.get(article.canonical_url or "", ()), article, keys
+                    [
+                        *by_url.get(article.canonical_url or "", ()),
+                        *by_print.get(article.fingerprint or "", ()),
+                    ],
+                    article,
+                    keys,
                 )
                 if row is None:
                     row = ArticleRow(
@@ -683,15 +689,28 @@ _FEED_UPDATE_FIELDS = (
     "title",
     "site_url",
     "last_problem",
+    "ttl_seconds",
 )
 
 
 def _existing_articles(
     session: Session, feed_id: int, articles: Sequence[Article]
-) -> tuple[dict[str, ArticleRow], dict[str, list[ArticleRow]]]:
-    """Stored rows of this feed: by entry key, and by canonical link."""
+) -> tuple[dict[str, ArticleRow], dict[str, list[ArticleRow]], dict[str, list[ArticleRow]]]:
+    """Stored rows of this feed: by entry key, by canonical link, and by content fingerprint."""
     found: dict[str, ArticleRow] = {}
     by_url: dict[str, list[ArticleRow]] = {}
+    by_print: dict[str, list[ArticleRow]] = {}
+    prints = list({a.fingerprint for a in articles if a.fingerprint})
+    for start in range(0, len(prints), 500):
+        for row in session.scalars(
+            select(ArticleRow)
+            .where(
+                ArticleRow.feed_id == feed_id,
+                ArticleRow.fingerprint.in_(prints[start : start + 500]),
+            )
+            .order_by(ArticleRow.id)
+        ):
+            by_print.setdefault(row.fingerprint or "", []).append(row)
     keys = list({a.entry_key for a in articles})
     urls = list({a.canonical_url for a in articles if a.canonical_url})
     for start in range(0, len(keys), 500):
@@ -711,7 +730,7 @@ def _existing_articles(
             .order_by(ArticleRow.id)
         ):
             by_url.setdefault(row.canonical_url or "", []).append(row)
-    return found, by_url
+    return found, by_url, by_print
 
 
 def _same_entry_new_guid(
@@ -764,6 +783,7 @@ def _feed(row: FeedRow, articles: int) -> Feed:
         next_fetch_at=row.next_fetch_at,
         created_at=row.created_at,
         articles=int(articles),
+        ttl_seconds=row.ttl_seconds,
     )
 
 

@@ -92,6 +92,8 @@ class FeedRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The feed's own RSS <ttl>, remembered because 304s do not repeat it.
+    ttl_seconds: Mapped[int | None] = mapped_column(Integer)
     full_text: Mapped[bool] = mapped_column(Boolean, default=False)
     backfill: Mapped[bool] = mapped_column(Boolean, default=False)
     # Conditional GET and change detection.

@@ -107,8 +107,11 @@ def normalize_entry(
     if not title:
         title = _clip(summary or content_text, 120) or (canonical or "(untitled)")
 
-    published, estimated = _believable(entry.published or entry.updated, fetched_at)
-    updated, _ = _believable(entry.updated, fetched_at)
+    # The claimed date: published, else updated, whichever is believable; else the fetch time.
+    claimed = [d for d in (entry.published, entry.updated) if _is_believable(d, fetched_at)]
+    published = claimed[0] if claimed else fetched_at
+    estimated = not claimed
+    updated = entry.updated if _is_believable(entry.updated, fetched_at) else None
     return Article(
         feed_id=feed_id,
         entry_key=entry_key(entry.guid, canonical, title, content_text),
@@ -171,10 +174,8 @@ def _bounded(prefix: str, value: str) -> str:
     return f"{prefix}sha256:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
-def _believable(value: datetime | None, fetched_at: datetime) -> tuple[datetime, bool]:
-    if value is None or value < EARLIEST_DATE or value > fetched_at + FUTURE_TOLERANCE:
-        return fetched_at, True
-    return value, False
+def _is_believable(value: datetime | None, fetched_at: datetime) -> bool:
+    return value is not None and EARLIEST_DATE <= value <= fetched_at + FUTURE_TOLERANCE
 
 
 def _language(value: str | None) -> str | None:

@@ -481,7 +481,10 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         if isinstance(node, NavigableString) and type(node) is not NavigableString:
             node.extract()
     for tag in soup.find_all(True):
-        if tag.decomposed:  # inside something already removed
+        # Inside something already removed? bs4's ``tag.decomposed`` would answer by searching
+        # the whole subtree for a child tag named "_decomposed" (quadratic on deep nesting);
+        # decompose() leaves the flag in the instance dict, so look there directly.
+        if tag.__dict__.get("_decomposed"):
             continue
         if tag.name in _VOID and tag.contents:
             _lift_children(tag)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import html
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -65,7 +66,7 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     # Relative links are resolved in normalisation instead, against xml:base or the feed's URL.
     headers.pop("content-location", None)
     result = feedparser.parse(
-        body,
+        _cap_author_fields(body),
         response_headers=headers,
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -132,6 +133,20 @@ def _entry(entry: Any, feed_language: str | None, feed_base: str) -> ParsedEntry
         language=_clean(detail.get("language")) or feed_language,
         base_url=_clean(detail.get("base")) or feed_base,
     )
+
+
+# feedparser's e-mail pattern for author fields backtracks quadratically on long values
+# (a 64 kB <author> takes half a minute). No real author name or address is this long.
+_LONG_AUTHOR = re.compile(
+    rb"(<(author|dc:creator|managingEditor|webMaster|itunes:author|name|email)\b[^>]{0,200}>)"
+    rb"([^<]{500})[^<]+(</\2>)"
+)
+
+
+def _cap_author_fields(body: bytes) -> bytes:
+    if len(body) < 600:
+        return body
+    return _LONG_AUTHOR.sub(rb"\1\3\4", body)
 
 
 def _link(entry: Any) -> str | None:

@@ -91,6 +91,8 @@ def normalize_entry(
     if link is not None and len(link) > MAX_URL_CHARS:
         link = None  # no real article lives at a 9 kB address; it would not fit an index either
     canonical = canonical_url(link)
+    if canonical is not None and len(canonical) > MAX_URL_CHARS:
+        link = canonical = None  # percent-encoding made it too long to index
     title = _clip(html_to_text(entry.title), MAX_TITLE_CHARS)
 
     raw_html = entry.content_html or entry.summary_html

@@ -165,14 +165,14 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        async with self._overall:
-            return await self._follow(url, headers, allow_private)
+        return await self._follow(url, headers, allow_private)
 
     async def _follow(
         self, url: str, headers: dict[str, str], allow_private: bool
     ) -> FetchResponse:
         assert self._client is not None
         assert self._hosts is not None
+        assert self._overall is not None
         loop = asyncio.get_running_loop()
         redirects: list[Redirect] = []
         seen = {url}
@@ -183,17 +183,30 @@ class Fetcher:
         try:
             while True:
                 parts = _check_url(current)
+                # The host's slot first, then a slot overall: feeds queued behind one busy
+                # host must not hold the overall slots that other hosts' feeds could use.
                 slot = self._hosts.get(parts.host)
                 if started is None:
                     await slot.acquire()
+                    try:
+                        await self._overall.acquire()
+                    except BaseException:
+                        slot.release()
+                        raise
                     started = loop.time()
                 else:
                     async with asyncio.timeout_at(started + self.timeout):
                         await slot.acquire()
+                        try:
+                            await self._overall.acquire()
+                        except BaseException:
+                            slot.release()
+                            raise
                 try:
                     async with asyncio.timeout_at(started + self.timeout):
                         response, target = await self._exchange(current, headers, allow_private)
                 finally:
+                    self._overall.release()
                     slot.release()
                 if target is None:
                     return replace(
@@ -369,6 +382,8 @@ def _translate(exc: httpx.HTTPError, url: str) -> FetchError:
         return FetchError(f"timed out talking to {host} ({type(exc).__name__})", kind="timeout")
     if isinstance(exc, httpx.ConnectError):
         lowered = reason.lower()
+        if reason == "DNS lookup failed":
+            return FetchError(f"DNS lookup failed for {host}", kind="dns")
         if any(
             marker in lowered
             for marker in (
@@ -397,7 +412,9 @@ def _root_reason(exc: BaseException) -> str:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno:
+        if isinstance(current, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(current, OSError) and current.errno and current.errno > 0:
             return os.strerror(current.errno)
         if isinstance(current, ExceptionGroup):
             current = current.exceptions[0]

@@ -139,7 +139,7 @@ def _entry(entry: Any, feed_language: str | None, feed_base: str) -> ParsedEntry
 # (a 64 kB <author> takes half a minute). No real author name or address is this long.
 _LONG_AUTHOR = re.compile(
     rb"(<(author|dc:creator|managingEditor|webMaster|itunes:author|name|email)\b[^>]{0,200}>)"
-    rb"([^<]{500})[^<]+(</\2>)"
+    rb"([^<]{500}[\x80-\xbf]*)[^<]+(</\2>)"  # the cut never splits a UTF-8 character
 )
 
 
@@ -172,7 +172,8 @@ def _ttl(value: object) -> int | None:
         minutes = int(str(value).strip())
     except (TypeError, ValueError):
         return None
-    return minutes * 60 if minutes > 0 else None
+    # More than a week means "rarely"; larger numbers would not fit the database anyway.
+    return min(minutes, 7 * 24 * 60) * 60 if minutes > 0 else None
 
 
 def _clean(value: object) -> str | None:

@@ -740,7 +740,12 @@ def _same_entry_new_guid(
     # link alone proves nothing: the stored entry must also have left the document and carry
     # the same title.
     for row in candidates:
-        if row.entry_key not in keys_in_document and row.title == article.title:
+        if (
+            row.entry_key not in keys_in_document
+            and row.title == article.title
+            # Same text under another link is another post (a weekly "Open thread").
+            and row.canonical_url == article.canonical_url
+        ):
             return row
     return None
 

@@ -854,6 +854,24 @@ _ELISION: Final = re.compile(
 )
 
 
+# The same folding as _FOLD_PUNCTUATION, but length-preserving: deleted characters become a
+# letter, so they still join the word they sit in, and offsets stay those of the original.
+_FOLD_KEEPING_OFFSETS: Final = str.maketrans(
+    {code: (value if value else "a") for code, value in _FOLD_PUNCTUATION.items()}
+)
+
+
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each of ``tokens(text)`` lies in ``text`` (start, end), for highlighting.
+
+    The spans line up with :func:`tokens` one to one for ordinary text; callers compare the
+    counts and fall back to something slower in the rare case they do not.
+    """
+    folded = text.translate(_FOLD_KEEPING_OFFSETS) if _FOLD_PUNCTUATION_RE.search(text) else text
+    pattern = _token_pattern() if _needs_full_pattern().search(folded) else _SIMPLE_TOKEN
+    return [match.span() for match in pattern.finditer(folded)]
+
+
 def content_fingerprint(title: str, text: str) -> str:
     """A stable hash of an article's normalised title and text, for exact-duplicate checks.
 

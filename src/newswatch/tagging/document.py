@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import Stemmer
 
-from newswatch.text import tokens
+from newswatch.text import token_spans, tokens
 
 BODY_START = 100_000
 LEAD_TOKENS = 60
@@ -114,9 +114,12 @@ class Document:
             body = f"{summary}\n\n{content}" if summary and content else summary or content
         document = cls(title=title, body=body, language=language)
         index: defaultdict[str, list[int]] = defaultdict(list)
-        for position, token in enumerate(tokens(title)):
+        title_tokens = tokens(title)
+        body_tokens = tokens(body)[:MAX_BODY_TOKENS]
+        document.title_tokens, document.body_tokens = len(title_tokens), len(body_tokens)
+        for position, token in enumerate(title_tokens):
             index[token].append(position)
-        for position, token in enumerate(tokens(body)[:MAX_BODY_TOKENS], start=BODY_START):
+        for position, token in enumerate(body_tokens, start=BODY_START):
             index[token].append(position)
         document.tokens = dict(index)
         starts: defaultdict[str, list[str]] = defaultdict(list)
@@ -131,6 +134,19 @@ class Document:
             document.stems = dict(stems)
             document.stemmer = stemmer
         return document
+
+    title_tokens: int = 0
+    body_tokens: int = 0
+
+    def spans(self, field_name: str) -> list[tuple[int, int]] | None:
+        """Character spans of a field's tokens (by position), or None if they do not line up."""
+        cache = self.__dict__.setdefault("_spans", {})
+        if field_name not in cache:
+            spans = token_spans(self.raw(field_name))
+            expected = self.title_tokens if field_name == "title" else self.body_tokens
+            cache[field_name] = spans[:expected] if len(spans) >= expected else None
+        result: list[tuple[int, int]] | None = cache[field_name]
+        return result
 
     def raw(self, field_name: str) -> str:
         """The text of a field as written (for case-sensitive terms and snippets)."""

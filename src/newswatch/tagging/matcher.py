@@ -15,6 +15,7 @@ when its query holds and the score reaches its threshold.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -97,6 +98,8 @@ class _Compiled:
 
 # A compiled query: evaluates against one document's context, with the weight in force.
 _Fn = Callable[["_Context", float], Result]
+# A compiled presence check: could the query hold, given the ids of the terms present?
+_Check = Callable[[dict[int, list[int]]], bool]
 
 
 class Tagger:
@@ -109,7 +112,7 @@ class Tagger:
             QuerySyntaxError: a query does not parse; the message names the topic.
         """
         self.rules = tuple(rules)
-        self._compiled: list[tuple[TopicRule, _Fn, _Fn | None]] = []
+        self._compiled: list[tuple[TopicRule, _Fn, _Fn | None, _Check]] = []
         # Every term of every topic gets a number. The terms are indexed three ways (exact
         # word, first three letters of a prefix, stem), so a document's words find the terms
         # they satisfy, instead of each term searching the document.
@@ -119,7 +122,6 @@ class Tagger:
         self._prefixes: defaultdict[str, list[int]] = defaultdict(list)
         self._stem_index: dict[str, dict[str, list[int]]] = {}
         self._topics_of: defaultdict[int, set[int]] = defaultdict(set)
-        self._always: set[int] = set()  # topics with exact-case terms: always evaluated
         for index, rule in enumerate(self.rules):
             query = parse_query(rule.query, topic=rule.slug)
             try:
@@ -127,11 +129,11 @@ class Tagger:
             except QuerySyntaxError as exc:
                 raise exc.for_topic(rule.slug, "exclude") from None
             for term in terms_of(query):
-                self._topics_of[self._id(term)].add(index)
-                if term.case_sensitive:
-                    self._always.add(index)
+                self._topics_of[self._presence_id(term)].add(index)
             compiled_exclude = self._compile(exclude) if exclude is not None else None
-            self._compiled.append((rule, self._compile(query), compiled_exclude))
+            self._compiled.append(
+                (rule, self._compile(query), compiled_exclude, self._check(query))
+            )
 
     def _id(self, term: Term) -> int:
         number = self._ids.get(term)
@@ -143,6 +145,38 @@ class Tagger:
             elif not term.case_sensitive:
                 self._exact[term.text].append(number)
         return number
+
+    def _presence_id(self, term: Term) -> int:
+        """The id whose presence a term needs: an exact-case term needs its folded form."""
+        if term.case_sensitive:
+            folded = tokens(term.text)
+            if len(folded) == 1:
+                return self._id(Term(folded[0], field=term.field))
+        return self._id(term)
+
+    def _check(self, node: Node) -> _Check:
+        """A cheap necessary condition for the query to hold: its terms are present at all.
+
+        Most candidate topics fail here, before any evidence is collected.
+        """
+        if isinstance(node, Term):
+            number = self._presence_id(node)
+            return lambda present: number in present
+        if isinstance(node, Phrase):
+            numbers = [self._presence_id(w) for w in node.words]
+            return lambda present: all(n in present for n in numbers)
+        if isinstance(node, Weighted):
+            return self._check(node.part)
+        if isinstance(node, Near):
+            left, right = self._check(node.left), self._check(node.right)
+            return lambda present: left(present) and right(present)
+        if isinstance(node, Or):
+            parts = [self._check(p) for p in node.parts]
+            return lambda present: any(part(present) for part in parts)
+        if isinstance(node, And):
+            parts = [self._check(p) for p in node.parts if not isinstance(p, Not)]
+            return lambda present: all(part(present) for part in parts)
+        return lambda present: True  # NOT: decided by the full evaluation
 
     def _compile(self, node: Node) -> _Fn:
         if isinstance(node, Term):
@@ -268,13 +302,18 @@ class Tagger:
                 threshold (for ``topics eval --errors`` and ``topics test``).
         """
         context = _Context(document, self._present_terms(document))
-        candidates = set(self._always)
+        candidates: set[int] = set()
         topics_of = self._topics_of
-        for number in context.present:
-            candidates |= topics_of.get(number, set())
+        present = context.present
+        for number in present:
+            topics = topics_of.get(number)
+            if topics:
+                candidates |= topics
         results = []
         for index in sorted(candidates):
-            rule, query, exclude = self._compiled[index]
+            rule, query, exclude, check = self._compiled[index]
+            if not check(present):
+                continue
             found = query(context, 1.0)
             if not found:
                 continue
@@ -434,6 +473,60 @@ _WORD_RE = re.compile(r"\w[\w'’-]*")
 
 def snippet(document: Document, hits: Sequence[Hit]) -> str:
     """The sentence that shows the most evidence, matched terms in **bold** (Markdown)."""
+    scoring = [h for h in hits if h.weight > 0] or list(hits)
+    fast = _snippet_from_positions(document, scoring)
+    return fast if fast is not None else _snippet_by_search(document, hits)
+
+
+_SENTENCE_END_RE = re.compile(r"[.!?…](?=\s)|\n")
+
+
+def _snippet_from_positions(document: Document, hits: Sequence[Hit]) -> str | None:
+    """The snippet from the hits' own positions; None when token offsets are not known."""
+    by_sentence: dict[tuple[str, int], list[Hit]] = defaultdict(list)
+    bounds: dict[str, list[int]] = {}
+    for hit in hits:
+        name = "title" if hit.position < BODY_START else "body"
+        spans = document.spans(name)
+        if spans is None:
+            return None
+        index = hit.position if name == "title" else hit.position - BODY_START
+        if index + hit.length > len(spans):
+            return None
+        if name not in bounds:
+            bounds[name] = [m.end() for m in _SENTENCE_END_RE.finditer(document.raw(name))]
+        sentence = bisect.bisect_right(bounds[name], spans[index][0])
+        by_sentence[(name, sentence)].append(hit)
+    if not by_sentence:
+        return None
+    # The sentence with the most different terms; the earliest among equals (title first).
+    (name, sentence), chosen = max(
+        by_sentence.items(),
+        key=lambda item: (len({h.label for h in item[1]}), item[0][0] == "title", -item[0][1]),
+    )
+    text = document.raw(name)
+    ends = bounds[name]
+    start = ends[sentence - 1] if sentence > 0 else 0
+    end = ends[sentence] if sentence < len(ends) else len(text)
+    spans = document.spans(name)
+    assert spans is not None
+    offset = 0 if name == "title" else BODY_START
+    marks = [
+        (
+            spans[h.position - offset][0] - start,
+            spans[h.position - offset + h.length - 1][1] - start,
+        )
+        for h in chosen
+    ]
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    shift = len(piece) - len(stripped)
+    marks = [(a - shift, b - shift) for a, b in marks]
+    return _highlight(stripped.rstrip(), marks)
+
+
+def _snippet_by_search(document: Document, hits: Sequence[Hit]) -> str:
+    """The snippet found by searching the text for the matched words (the slow way)."""
     labels = {h.label for h in hits if h.weight > 0} or {h.label for h in hits}
     patterns = [label.split() for label in sorted(labels)]
     stemmer = document.stemmer

@@ -158,3 +158,23 @@ def test_permanent_redirect_is_adopted_on_the_second_sighting() -> None:
     # A redirect seen once, then not, is forgotten.
     flaky = run(run(FEED, Success({}, permanent_redirect=moved)), Success({}))
     assert (flaky.url, flaky.redirect_url, flaky.redirect_count) == (FEED.url, None, 0)
+
+
+def test_jitter_never_undercuts_the_server_or_overshoots_the_cap() -> None:
+    rng = random.Random(3)
+    feed = replace(FEED, interval_seconds=600)
+    for _ in range(50):
+        update = decide(
+            feed,
+            Success({"cache-control": "max-age=3600"}),
+            now=NOW,
+            default_interval=DEFAULT,
+            rng=rng,
+        )
+        assert update.next_fetch_at is not None
+        assert update.next_fetch_at >= NOW + timedelta(hours=1)
+    dead = replace(FEED, consecutive_failures=40)
+    for _ in range(50):
+        update = decide(dead, Failure("down"), now=NOW, default_interval=DEFAULT, rng=rng)
+        assert update.next_fetch_at is not None
+        assert update.next_fetch_at <= NOW + MAX_BACKOFF

@@ -470,3 +470,9 @@ def test_content_fingerprint() -> None:
     )
     # The separator keeps title and text apart.
     assert content_fingerprint("a b", "c") != content_fingerprint("a", "b c")
+
+
+def test_plain_text_loses_control_characters() -> None:
+    from newswatch.text import html_to_text as to_text
+
+    assert to_text("Breaking\x1b[2J news\x07 today") == "Breaking[2J news today"

@@ -150,6 +150,7 @@ _TEXT_CELLS: Final = frozenset({"td", "th"})
 _CONTROL_CHARS: Final = dict.fromkeys(
     [c for c in range(32) if chr(c) not in "\t\n\r\f"] + [0x7F], None
 )
+_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _XML_DECLARATION: Final = re.compile(r"\s*<\?xml[^>]*>", re.IGNORECASE)
 _BLANK_LINES: Final = re.compile(r"\n{3,}")
 
@@ -245,7 +246,9 @@ def html_to_text(html: str) -> str:
         The text, trimmed; ``""`` when there is none.
     """
     if "<" not in html:
-        return _plain_text_layout(html_lib.unescape(html) if "&" in html else html)
+        # Control characters (terminal escapes among them) never reach a reader's screen.
+        plain = _CONTROL_RE.sub("", html) if _CONTROL_RE.search(html) else html
+        return _plain_text_layout(html_lib.unescape(plain) if "&" in plain else plain)
     cleaned = _XML_DECLARATION.sub("", html.translate(_CONTROL_CHARS), count=1)
     collector = _TextCollector()
     parser = etree.HTMLParser(

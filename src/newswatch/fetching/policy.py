@@ -97,8 +97,9 @@ def decide(
 
     if isinstance(outcome, Success):
         ttl = outcome.ttl_seconds if outcome.parsed else feed.ttl_seconds
-        floor = max(_max_age(outcome.headers), _seconds(ttl))
-        wait = max(interval, min(floor, MAX_SERVER_FLOOR))
+        floor = min(max(_max_age(outcome.headers), _seconds(ttl)), MAX_SERVER_FLOOR)
+        # Jitter spreads our own schedule; it never undercuts what the server asked for.
+        wait = max(_jitter(interval, rng), floor)
         return FeedUpdate(
             url=url,
             status=FeedStatus.OK,
@@ -111,7 +112,7 @@ def decide(
             last_error=None,
             last_fetched_at=now,
             last_success_at=now,
-            next_fetch_at=now + _jitter(wait, rng),
+            next_fetch_at=now + wait,
             title=outcome.title or feed.title,
             site_url=outcome.site_url or feed.site_url,
             # A 304 or an identical body says nothing new about the document.
@@ -125,7 +126,7 @@ def decide(
     else:
         # The exponent is capped before multiplying: a feed dead for months must not overflow.
         backoff = min(interval * (2 ** min(failures - 1, 30)), MAX_BACKOFF)
-        next_fetch = now + _jitter(backoff, rng)
+        next_fetch = now + min(_jitter(backoff, rng), MAX_BACKOFF)
         if outcome.status in (429, 503) and outcome.headers is not None:
             retry_after = parse_retry_after(outcome.headers.get("retry-after"), now)
             if retry_after is not None:

@@ -63,19 +63,20 @@ STORY_TOKEN = re.compile(r"story-(\d+)")
 # Vocabulary
 # --------------------------------------------------------------------------------------------
 
-FIRST_NAMES = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "Olena Andriy Maria Thomas Sarah Pierre Ingrid Dmytro Kateryna James Anna Lukas Sofia "
-        "Marek Elena Julien Hannah Oleksandr Yulia Daniel Claire Piotr Laura Mykola Nadia "
-        "Rafael Emma Taras Irena Henrik Chloé Zoë Björn Łukasz Agnès"
-    ).split()
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIRST_NAMES = _words(
+    "Olena Andriy Maria Thomas Sarah Pierre Ingrid Dmytro Kateryna James Anna Lukas Sofia "
+    "Marek Elena Julien Hannah Oleksandr Yulia Daniel Claire Piotr Laura Mykola Nadia "
+    "Rafael Emma Taras Irena Henrik Chloé Zoë Björn Łukasz Agnès"
 )
-LAST_NAMES = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "Kovalenko Shevchenko Bondarenko Müller Dubois Nowak Rossi Petrenko Lindqvist Moreau "
-        "Fischer Tkachenko Horvat Novak Schmidt Kravchenko Lefebvre Jensen Melnyk Costa O’Brien "
-        "García Wiśniewski Hoffmann Marchenko Lambert Janssen Sørensen Nicolaï Ruiz"
-    ).split()
+LAST_NAMES = _words(
+    "Kovalenko Shevchenko Bondarenko Müller Dubois Nowak Rossi Petrenko Lindqvist Moreau "
+    "Fischer Tkachenko Horvat Novak Schmidt Kravchenko Lefebvre Jensen Melnyk Costa O’Brien "
+    "García Wiśniewski Hoffmann Marchenko Lambert Janssen Sørensen Nicolaï Ruiz"
 )
 
 UKRAINE_ACTORS = (
@@ -294,15 +295,13 @@ UKRAINE_SHARE = 0.40
 
 # Open-ended slots: people, places, roles and generic details, so that two stories on the same
 # theme share about as few word pairs as two real ones do.
-CITIES = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "Kyiv Lviv Odesa Kharkiv Dnipro Zaporizhzhia Poltava Sumy Warsaw Berlin Paris Brussels "
-        "Vienna Geneva Rome Madrid Lisbon Prague Vilnius Riga Tallinn Helsinki Oslo Stockholm "
-        "Copenhagen Amsterdam London Dublin Budapest Bratislava Bucharest Chisinau Ankara "
-        "Istanbul Washington Toronto Tokyo Doha Riyadh Krakow Gdansk Hamburg Munich Lyon "
-        "Marseille Milan Turin Porto Seville Rotterdam Antwerp Ghent Tartu Kaunas Brno Graz "
-        "Salzburg Bergen"
-    ).split()
+CITIES = _words(
+    "Kyiv Lviv Odesa Kharkiv Dnipro Zaporizhzhia Poltava Sumy Warsaw Berlin Paris Brussels "
+    "Vienna Geneva Rome Madrid Lisbon Prague Vilnius Riga Tallinn Helsinki Oslo Stockholm "
+    "Copenhagen Amsterdam London Dublin Budapest Bratislava Bucharest Chisinau Ankara "
+    "Istanbul Washington Toronto Tokyo Doha Riyadh Krakow Gdansk Hamburg Munich Lyon "
+    "Marseille Milan Turin Porto Seville Rotterdam Antwerp Ghent Tartu Kaunas Brno Graz "
+    "Salzburg Bergen"
 )
 ROLES = (
     "deputy foreign minister",
@@ -326,25 +325,21 @@ ROLES = (
     "deputy mayor",
     "trade envoy",
 )
-ADJECTIVES = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "long-awaited fragile unexpected preliminary detailed revised controversial ambitious "
-        "cautious final early joint broader tentative formal public confidential regional "
-        "national local rapid gradual historic modest sweeping narrow temporary permanent "
-        "costly delayed updated second third draft leaked disputed provisional annual quarterly "
-        "emergency bilateral multilateral cross-border overnight weekend legal technical "
-        "financial humanitarian logistical symbolic practical"
-    ).split()
+ADJECTIVES = _words(
+    "long-awaited fragile unexpected preliminary detailed revised controversial ambitious "
+    "cautious final early joint broader tentative formal public confidential regional "
+    "national local rapid gradual historic modest sweeping narrow temporary permanent "
+    "costly delayed updated second third draft leaked disputed provisional annual quarterly "
+    "emergency bilateral multilateral cross-border overnight weekend legal technical "
+    "financial humanitarian logistical symbolic practical"
 )
-NOUNS = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "agreement proposal budget deadline statement timetable framework memo draft report "
-        "survey inquiry review vote hearing committee audit forecast contract tender shipment "
-        "pipeline bridge railway harbour crossing factory warehouse hospital school exhibition "
-        "market network scheme programme package loan grant fund convoy corridor summit roadmap "
-        "treaty mandate reform tariff subsidy levy census ruling verdict appeal petition "
-        "referendum coalition alliance dialogue truce mission inspection"
-    ).split()
+NOUNS = _words(
+    "agreement proposal budget deadline statement timetable framework memo draft report "
+    "survey inquiry review vote hearing committee audit forecast contract tender shipment "
+    "pipeline bridge railway harbour crossing factory warehouse hospital school exhibition "
+    "market network scheme programme package loan grant fund convoy corridor summit roadmap "
+    "treaty mandate reform tariff subsidy levy census ruling verdict appeal petition "
+    "referendum coalition alliance dialogue truce mission inspection"
 )
 OUTCOMES = (
     "would be signed before the end of the year",
@@ -360,12 +355,10 @@ OUTCOMES = (
     "was discussed for more than six hours",
     "had been watered down after objections from partners",
 )
-PLURALS = tuple(  # noqa: SIM905 (a word list reads better as text)
-    (
-        "officials volunteers engineers diplomats residents workers teachers farmers doctors "
-        "students investors lawyers observers inspectors journalists soldiers pensioners "
-        "drivers"
-    ).split()
+PLURALS = _words(
+    "officials volunteers engineers diplomats residents workers teachers farmers doctors "
+    "students investors lawyers observers inspectors journalists soldiers pensioners "
+    "drivers"
 )
 ACTIONS = (
     "signed a joint letter about",
@@ -725,7 +718,8 @@ def _story(number: int, seed: int, full: bool) -> Story:
     topic = "ukraine" if rng.random() < UKRAINE_SHARE else rng.choice(sorted(OTHER_TOPICS))
     actors, verbs, objects = _vocabulary(topic)
     actor = rng.choice(actors)
-    verb = _present(rng.choice(verbs), plural=actor.endswith("s"))
+    head = re.split(r" (?:in|at|of) ", actor)[0]  # "farmers in the south" → "farmers"
+    verb = _present(rng.choice(verbs), plural=head.endswith("s") and not head.endswith("’s"))
     title = f"{_capitalise(actor)} {verb} {rng.choice(objects)}"
     tail = rng.random()
     if topic == "ukraine" and tail < 0.4:
@@ -733,7 +727,7 @@ def _story(number: int, seed: int, full: bool) -> Story:
     elif tail < 0.6:
         title += f" in {rng.choice(CITIES)}"
     elif tail < 0.75:
-        title += f" as {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} looms"
+        title += f" as the {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} looms"
     full_count, summary_count = rng.randint(6, 12), rng.randint(2, 4)
     published = ANCHOR - timedelta(minutes=rng.randint(0, 60 * 48))
     author = _name(rng)

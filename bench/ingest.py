@@ -9,8 +9,8 @@ It writes a synthetic corpus (``bench/corpus.py``: ``--feeds`` feeds, 200 by def
 reuses the test suite's feed server: ETag, Last-Modified, real 304s, gzip), and then, ``--runs``
 times (3 by default), each time in a fresh process on a fresh SQLite database:
 
-* ``transport``: newswatch's HTTP fetcher alone downloads every feed (no parsing, no database):
-  the floor the server and HTTP stack set;
+* ``transport`` (measured last, listed first): newswatch's HTTP fetcher alone downloads every
+  feed, all bodies at once (no parsing, no database): the floor the server and HTTP stack set;
 * ``cold``: ``Monitor.fetch(everything=True)`` on the empty database: every feed answers 200
   and every entry is parsed, normalised, stored and clustered into stories;
 * ``warm``: the same again: every feed answers 304 Not Modified;
@@ -18,10 +18,13 @@ times (3 by default), each time in a fresh process on a fresh SQLite database:
   ones dropped), then the same pass: 10 % 200s, the rest 304s.
 
 It prints, per pass, the median over the runs of the wall-clock seconds, the entries stored
-(new plus updated articles) and entries per second, the peak RSS of the process
-(``resource.getrusage``), and checks of what was stored against the corpus: feeds that
-failed, feeds with fewer articles than entries, articles left without a story, and how the
-syndicated copies were grouped.
+(new plus updated articles) and entries per second, the CPU seconds of the measured process
+(all its threads; the server's are not counted) and entries per CPU second, the 1-minute load
+average when the pass ended (anything above about 1.5 on 2 cores means other work competed
+for the CPUs, and wall-clock figures are inflated; CPU seconds much less so), the peak RSS of
+the process (``resource.getrusage``), and checks of what was stored against the corpus: feeds
+that failed, feeds with fewer articles than entries, articles left without a story, and how
+the syndicated copies were grouped.
 
 When the ``reader`` library (lemon24/reader) is importable, here or in the interpreter given
 with ``--reader-python`` (or ``$BENCH_READER_PYTHON``), its cold, warm and changed passes run
@@ -29,9 +32,10 @@ on the same corpus served the same way (``make_reader``, ``add_feed`` for each U
 ``update_feeds_iter(scheduled=False, workers=--concurrency)``) and the ratios newswatch/reader
 are printed. reader is not a dependency of newswatch: install it in a separate environment.
 
-``--profile`` adds one cold pass under cProfile and prints the top cumulative hotspots in
-newswatch's code, for the event-loop thread and for the storage thread (parse, normalise,
-store) separately, and the top functions by own time overall.
+``--profile`` adds one more run under cProfile and prints, for the cold pass, the top
+cumulative hotspots in newswatch's code, for the event-loop thread and for the storage thread
+(parse, normalise, store) separately, and the top functions by own time overall (the warm and
+changed passes get a shorter list).
 """
 
 from __future__ import annotations
@@ -113,27 +117,31 @@ def story_of(*texts: str | None) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
-class _Timers:
-    """Time spent in the storage thread's processing and in clustering, per pass."""
+class _Probe:
+    """Per pass: time spent in the pipeline's stages, and the storage thread's profiler."""
 
     def __init__(self) -> None:
         self.process = 0.0
         self.cluster = 0.0
+        self.tag = 0.0
         self.feeds = 0
+        self.store_profile: Any | None = None
 
-    def reset(self) -> None:
-        self.process = self.cluster = 0.0
+    def reset(self, store_profile: Any | None = None) -> None:
+        self.process = self.cluster = self.tag = 0.0
         self.feeds = 0
+        self.store_profile = store_profile
 
 
-def _instrument(timers: _Timers, store_profile: Any | None) -> None:
-    """Wrap the ingest pipeline's two stages with timers (and a profiler for the store thread).
+def _instrument(probe: _Probe) -> None:
+    """Wrap the stages of a pass with timers: per-feed processing on the storage thread,
+    story clustering, and tagging when ``Monitor.fetch`` does it.
 
     cProfile only sees the thread it is enabled in; the parse/normalise/store work runs on
     newswatch's single storage thread, so it gets a profiler of its own, switched on around
     each call.
     """
-    from newswatch import ingest
+    from newswatch import app, ingest
 
     processor = ingest._Processor
     process = processor.process
@@ -141,25 +149,38 @@ def _instrument(timers: _Timers, store_profile: Any | None) -> None:
 
     def timed_process(self: Any, feed: Any, got: Any) -> Any:
         started = time.perf_counter()
-        if store_profile is not None:
-            store_profile.enable()
+        profile = probe.store_profile
+        if profile is not None:
+            profile.enable()
         try:
             return process(self, feed, got)
         finally:
-            if store_profile is not None:
-                store_profile.disable()
-            timers.process += time.perf_counter() - started
-            timers.feeds += 1
+            if profile is not None:
+                profile.disable()
+            probe.process += time.perf_counter() - started
+            probe.feeds += 1
 
     def timed_cluster(self: Any) -> None:
         started = time.perf_counter()
         try:
             cluster(self)
         finally:
-            timers.cluster += time.perf_counter() - started
+            probe.cluster += time.perf_counter() - started
 
     processor.process = timed_process  # type: ignore[method-assign]
     processor.cluster_new_articles = timed_cluster  # type: ignore[method-assign]
+
+    tag = getattr(app.Monitor, "tag", None)
+    if tag is not None:
+
+        def timed_tag(self: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return tag(self, *args, **kwargs)
+            finally:
+                probe.tag += time.perf_counter() - started
+
+        app.Monitor.tag = timed_tag  # type: ignore[method-assign]
 
 
 def _write_config(work: Path, urls: Sequence[str], concurrency: int) -> Path:
@@ -187,9 +208,15 @@ def _transport_pass(settings: Any, urls: Sequence[str]) -> Result:
             responses = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
         return [len(r.body) for r in responses]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     sizes = asyncio.run(download_all())
-    return {"seconds": time.perf_counter() - started, "feeds": len(urls), "bytes": sum(sizes)}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "load": os.getloadavg()[0],
+        "feeds": len(urls),
+        "bytes": sum(sizes),
+    }
 
 
 def _database_checks(db: Path, manifest: Result, base_url: str) -> Result:
@@ -247,7 +274,7 @@ def _database_checks(db: Path, manifest: Result, base_url: str) -> Result:
 
 
 def run_newswatch(args: argparse.Namespace) -> Result:
-    """One run: transport floor, then the cold, warm and changed passes on a fresh database."""
+    """One run: the cold, warm and changed passes on a fresh database, then the transport floor."""
     import cProfile
 
     import newswatch
@@ -261,34 +288,39 @@ def run_newswatch(args: argparse.Namespace) -> Result:
     config = load_config(_write_config(work, urls, args.concurrency))
 
     result: Result = {"tool": "newswatch", "version": newswatch.__version__, "passes": {}}
-    if not args.profile:
-        result["passes"]["transport"] = _transport_pass(config.fetch, urls)
     result["rss_before_mb"] = peak_rss_mb()
 
-    timers = _Timers()
-    main_profile = cProfile.Profile() if args.profile else None
-    store_profile = cProfile.Profile() if args.profile else None
-    _instrument(timers, store_profile)
+    probe = _Probe()
+    _instrument(probe)
 
     started = time.perf_counter()
     monitor = make_monitor(config)
     result["setup_seconds"] = time.perf_counter() - started
     result["rss_setup_mb"] = peak_rss_mb()
+    profiles: dict[str, dict[str, str]] = {}
     with monitor:
-        for name in ("cold",) if args.profile else PASSES:
+        for name in PASSES:
             if name == "changed":
                 apply_changes(corpus, live)
-            timers.reset()
+            main_profile = cProfile.Profile() if args.profile else None
+            store_profile = cProfile.Profile() if args.profile else None
+            probe.reset(store_profile)
             if main_profile is not None:
                 main_profile.enable()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             summary = monitor.fetch(everything=True)
-            seconds = time.perf_counter() - started
-            if main_profile is not None:
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            if main_profile is not None and store_profile is not None:
                 main_profile.disable()
+                profiles[name] = {"main": str(work / f"{name}-main.prof")}
+                profiles[name]["store"] = str(work / f"{name}-store.prof")
+                main_profile.dump_stats(profiles[name]["main"])
+                store_profile.dump_stats(profiles[name]["store"])
             outcomes = Counter(r.outcome for r in summary.results)
             result["passes"][name] = {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
+                "load": os.getloadavg()[0],
                 "feeds": summary.feeds,
                 "fetched": summary.fetched,
                 "not_modified": summary.not_modified,
@@ -298,17 +330,19 @@ def run_newswatch(args: argparse.Namespace) -> Result:
                 "entries": summary.new_articles + summary.updated_articles,
                 "outcomes": dict(outcomes),
                 "failures": [f"{r.url}: {r.error}" for r in summary.results if r.error][:10],
-                "store_seconds": timers.process,
-                "store_calls": timers.feeds,
-                "cluster_seconds": timers.cluster,
+                "store_seconds": probe.process,
+                "store_calls": probe.feeds,
+                "cluster_seconds": probe.cluster,
+                "tag_seconds": probe.tag,
                 "rss_mb": peak_rss_mb(),
                 "db": _database_checks(work / "newswatch.db", manifest, args.base_url),
             }
-    if main_profile is not None and store_profile is not None:
-        main_profile.dump_stats(str(work / "main.prof"))
-        store_profile.dump_stats(str(work / "store.prof"))
-        result["profiles"] = {"main": str(work / "main.prof"), "store": str(work / "store.prof")}
+    if profiles:
+        result["profiles"] = profiles
     result["peak_rss_mb"] = peak_rss_mb()
+    if not args.profile:
+        # Last, so that its buffers (every body at once) do not count in the passes' peak RSS.
+        result["passes"]["transport"] = _transport_pass(config.fetch, urls)
     return result
 
 
@@ -339,7 +373,7 @@ def run_reader(args: argparse.Namespace) -> Result:
                 apply_changes(corpus, live)
             counts: Counter[str] = Counter()
             failures: list[str] = []
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for update in reader.update_feeds_iter(scheduled=False, workers=args.concurrency):
                 value = update.value
                 if value is None:
@@ -351,9 +385,11 @@ def run_reader(args: argparse.Namespace) -> Result:
                     counts["fetched"] += 1
                     counts["new"] += value.new
                     counts["updated"] += value.modified
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             result["passes"][name] = {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
+                "load": os.getloadavg()[0],
                 "feeds": sum(counts[k] for k in ("not_modified", "failed", "fetched")),
                 "fetched": counts["fetched"],
                 "not_modified": counts["not_modified"],
@@ -374,6 +410,23 @@ def run_reader(args: argparse.Namespace) -> Result:
 # --------------------------------------------------------------------------------------------
 # Orchestration
 # --------------------------------------------------------------------------------------------
+
+
+def source_state() -> str:
+    """Which newswatch is measured: the commit, and whether src/ differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--", "src"], check=False
+        ).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes in src/" if changed else "")
 
 
 def find_reader_python(choice: str | None) -> str | None:
@@ -453,22 +506,24 @@ def _rate(count: float, seconds: float) -> str:
     return f"{count / seconds:,.0f}" if count and seconds > 0 else "-"
 
 
-def print_table(tool: str, runs: Sequence[Result]) -> dict[str, float]:
-    """Print one tool's table of passes; return the median seconds per pass."""
+def print_table(tool: str, runs: Sequence[Result]) -> dict[str, tuple[float, float]]:
+    """Print one tool's table of passes; return the median (wall, CPU) seconds per pass."""
     names = [n for n in ("transport", *PASSES) if n in runs[0]["passes"]]
     version = runs[0].get("version", "?")
     print(f"\n{tool} {version}: median of {len(runs)} run(s), each on a fresh database")
     header = (
-        f"{'pass':<10}{'feeds':>7}{'200':>6}{'304':>6}{'failed':>7}{'entries':>9}"
-        f"{'seconds':>9}{'entries/s':>11}{'feeds/s':>9}{'min-max s':>14}"
+        f"{'pass':<10}{'feeds':>6}{'200':>5}{'304':>5}{'failed':>7}{'entries':>8}"
+        f"{'seconds':>9}{'entries/s':>10}{'feeds/s':>8}{'CPU s':>8}{'entries/CPU s':>14}"
+        f"{'min-max s':>14}{'load':>6}"
     )
     print(header)
     print("-" * len(header))
-    medians: dict[str, float] = {}
+    medians: dict[str, tuple[float, float]] = {}
     for name in names:
         passes = [run["passes"][name] for run in runs]
         seconds = [p["seconds"] for p in passes]
-        medians[name] = median(seconds)
+        wall, cpu = median(seconds), median([p.get("cpu_seconds", 0.0) for p in passes])
+        medians[name] = (wall, cpu)
         entries = median([p.get("entries", 0) for p in passes])
         feeds = passes[0]["feeds"]
         if name == "transport":
@@ -478,10 +533,11 @@ def print_table(tool: str, runs: Sequence[Result]) -> dict[str, float]:
             not_modified = passes[0]["not_modified"]
             failed = passes[0]["failed"]
         spread = f"{min(seconds):.2f}-{max(seconds):.2f}"
+        load = median([p.get("load", float("nan")) for p in passes])
         print(
-            f"{name:<10}{feeds:>7}{fetched:>6}{not_modified:>6}{failed:>7}{entries:>9,.0f}"
-            f"{medians[name]:>9.2f}{_rate(entries, medians[name]):>11}"
-            f"{_rate(feeds, medians[name]):>9}{spread:>14}"
+            f"{name:<10}{feeds:>6}{fetched:>5}{not_modified:>5}{failed:>7}{entries:>8,.0f}"
+            f"{wall:>9.2f}{_rate(entries, wall):>10}{_rate(feeds, wall):>8}"
+            f"{cpu:>8.2f}{_rate(entries, cpu):>14}{spread:>14}{load:>6.1f}"
         )
     peak = median([run["peak_rss_mb"] for run in runs])
     setup = median([run["rss_setup_mb"] for run in runs])
@@ -495,10 +551,11 @@ def print_table(tool: str, runs: Sequence[Result]) -> dict[str, float]:
             passes = [run["passes"][name] for run in runs]
             store = median([p["store_seconds"] for p in passes])
             cluster = median([p["cluster_seconds"] for p in passes])
+            tag = median([p.get("tag_seconds", 0.0) for p in passes])
             print(
                 f"  {name:<8} storage thread busy {store:6.2f} s"
-                f" ({100 * store / max(medians[name], 1e-9):3.0f} % of the pass),"
-                f" clustering {cluster:5.2f} s"
+                f" ({100 * store / max(medians[name][0], 1e-9):3.0f} % of the pass),"
+                f" clustering {cluster:5.2f} s, tagging {tag:5.2f} s"
             )
     return medians
 
@@ -522,18 +579,14 @@ def print_checks(manifest: Result, runs: Sequence[Result]) -> None:
         print(
             f"  after {name}: {db['articles']:,} articles, {db['stories']:,} stories,"
             f" {db['unclustered']:,} articles without a story; feed status {db['status']};"
-            f" {db['problems']} feeds with a recorded problem"
+            f" {db['problems']} feeds with a recorded problem; syndicated stories grouped"
+            f" {db['shared_grouped']} of {db['shared_stories']}, {db['false_merges']} stored"
+            f" stories mixing different corpus stories"
         )
         if current["failures"]:
             print(f"    {current['failed']} failed: " + "; ".join(current["failures"][:5]))
         if db["short_feeds"]:
             print(f"    {len(db['short_feeds'])} feeds short: " + "; ".join(db["short_feeds"][:5]))
-    db = cold["db"]
-    print(
-        f"  syndication: {db['shared_grouped']} of {db['shared_stories']} stories carried by"
-        f" several feeds ended in one stored story; {db['false_merges']} stored stories mix"
-        f" different corpus stories"
-    )
     changed = first["passes"].get("changed")
     if changed is not None:
         print(
@@ -559,42 +612,60 @@ def print_reader_checks(runs: Sequence[Result]) -> None:
             print(f"    {name} failures: " + "; ".join(p["failures"][:5]))
 
 
-def print_profile(result: Result, top: int = 10) -> None:
-    """The hotspots of one profiled cold pass."""
+#: Where a thread waits rather than works: left out of the "own time" lists.
+IDLE = ("<method 'poll' of 'select.epoll' objects>", "<method 'acquire' of '_thread.lock' objects>")
+
+
+def _newswatch_rows(path: str) -> list[tuple[float, float, int, str]]:
+    """(cumulative, own, calls, name) of every newswatch function in a profile."""
     import pstats
 
-    profiles = result["profiles"]
-    cold = result["passes"]["cold"]
-    print(
-        f"\nprofile of one cold pass under cProfile: {cold['seconds']:.1f} s"
-        f" (cProfile slows Python code down; compare shares, not seconds)"
-    )
     marker = f"{os.sep}newswatch{os.sep}"
-    for label, path in (
-        ("event-loop thread (fetching, clustering)", profiles["main"]),
-        ("storage thread (parse, normalise, store)", profiles["store"]),
-    ):
-        stats = pstats.Stats(path)
-        rows = []
-        for (file, line, function), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-            if marker in file:
-                short = file.rsplit(marker, 1)[1]
-                rows.append((cumtime, tottime, calls, f"{short}:{line}({function})"))
-        rows.sort(reverse=True)
-        print(f"\n  {label}: top {top} by cumulative time in newswatch code")
-        print(f"  {'cumulative':>10} {'own':>8} {'calls':>8}  function")
-        for cumtime, tottime, calls, name in rows[:top]:
-            print(f"  {cumtime:>10.2f} {tottime:>8.2f} {calls:>8}  {name}")
-    merged = pstats.Stats(profiles["main"])
-    merged.add(profiles["store"])
     rows = []
-    for (file, line, function), (_cc, calls, tottime, _cum, _c) in merged.stats.items():  # type: ignore[attr-defined]
-        rows.append((tottime, calls, f"{_short_path(file)}:{line}({function})"))
-    rows.sort(reverse=True)
-    print(f"\n  both threads: top {top} by own time (any code)")
-    print(f"  {'own':>8} {'calls':>9}  function")
-    for tottime, calls, name in rows[:top]:
-        print(f"  {tottime:>8.2f} {calls:>9}  {name}")
+    table: dict[Any, Any] = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    for (file, line, function), (_cc, calls, tottime, cumtime, _callers) in table.items():
+        if marker in file:
+            short = file.rsplit(marker, 1)[1]
+            rows.append((cumtime, tottime, calls, f"{short}:{line}({function})"))
+    return sorted(rows, reverse=True)
+
+
+def _own_rows(paths: Sequence[str]) -> list[tuple[float, int, str]]:
+    """(own time, calls, name) of every function of the merged profiles, idle waits left out."""
+    import pstats
+
+    merged = pstats.Stats(paths[0])
+    for path in paths[1:]:
+        merged.add(path)
+    rows = []
+    table: dict[Any, Any] = merged.stats  # type: ignore[attr-defined]
+    for (file, line, function), (_cc, calls, tottime, _cum, _callers) in table.items():
+        if function not in IDLE:
+            rows.append((tottime, calls, f"{_short_path(file)}:{line}({function})"))
+    return sorted(rows, reverse=True)
+
+
+def print_profile(result: Result, top: int = 10) -> None:
+    """The hotspots of the profiled passes: the cold one in detail, the others briefly."""
+    profiles = result["profiles"]
+    print("\nprofiled run (cProfile slows Python code down: compare shares, not seconds)")
+    for name, paths in profiles.items():
+        seconds = result["passes"][name]["seconds"]
+        count = top if name == "cold" else 5
+        threads = (
+            ("event-loop thread (HTTP, then clustering and tagging)", paths["main"]),
+            ("storage thread (parse, normalise, store)", paths["store"]),
+        )
+        print(f"\n{name} pass under cProfile: {seconds:.1f} s")
+        for label, path in threads:
+            print(f"  {label}: top {count} by cumulative time in newswatch code")
+            print(f"  {'cumulative':>10} {'own':>8} {'calls':>8}  function")
+            for cumtime, tottime, calls, function in _newswatch_rows(path)[:count]:
+                print(f"  {cumtime:>10.2f} {tottime:>8.2f} {calls:>8}  {function}")
+        print(f"  both threads: top {count} by own time, any code, idle waits left out")
+        print(f"  {'own':>8} {'calls':>9}  function")
+        for tottime, calls, function in _own_rows([paths["main"], paths["store"]])[:count]:
+            print(f"  {tottime:>8.2f} {calls:>9}  {function}")
 
 
 def _short_path(file: str) -> str:
@@ -622,15 +693,17 @@ def orchestrate(args: argparse.Namespace) -> None:
         )
         print(
             f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]};"
-            f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+            f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; newswatch {source_state()}"
         )
         if reader_python is None:
             print("reader: not importable; comparison skipped (see --reader-python)")
         results: dict[str, list[Result]] = {"newswatch": [], "reader": []}
         tools = ["newswatch"] + (["reader"] if reader_python else [])
         with ServerProcess(live, gzip=not args.no_gzip) as server:
+            states = {source_state()}
             for run in range(args.runs):
                 for tool in tools:
+                    states.add(source_state())
                     restore(corpus, live)
                     python = sys.executable if tool == "newswatch" else str(reader_python)
                     result = spawn_worker(
@@ -663,14 +736,19 @@ def orchestrate(args: argparse.Namespace) -> None:
                     concurrency=args.concurrency,
                     profile=True,
                 )
+        if len(states) > 1:
+            print(f"warning: newswatch's source changed during the benchmark: {sorted(states)}")
         nw = print_table("newswatch", results["newswatch"])
         print_checks(manifest, results["newswatch"])
         if results["reader"]:
             rd = print_table("reader", results["reader"])
             print_reader_checks(results["reader"])
-            print("\nnewswatch / reader (seconds; above 1 means newswatch is slower)")
+            print("\nnewswatch / reader (above 1 means newswatch takes longer)")
             for name in PASSES:
-                print(f"  {name:<8} {nw[name] / rd[name]:6.2f}x")
+                print(
+                    f"  {name:<8} wall {nw[name][0] / rd[name][0]:5.2f}x"
+                    f"   CPU {nw[name][1] / rd[name][1]:5.2f}x"
+                )
         if profiled is not None:
             print_profile(profiled)
         if server.stats.get("errors"):

@@ -14,8 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from builders import Clock
 from feedserver import FeedServer, feed_server_fixture
+from newswatch.app import Monitor, make_monitor
 from newswatch.cli import cli
+from newswatch.config import load_config
 from newswatch.storage import Storage, open_storage
 
 #: Set by .ci/run: a PostgreSQL server where the tests may create and drop databases.
@@ -118,3 +121,26 @@ def unused_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves by hand, for monitors built by ``build``/``open_monitor``."""
+    return Clock()
+
+
+@pytest.fixture
+def build(write_config: Callable[..., Path], clock: Clock) -> Iterator[Callable[..., Monitor]]:
+    """Build monitors over a database URL and a list of feeds (closed after the test)."""
+    opened: list[Monitor] = []
+
+    def make(url: str, feeds: list[dict[str, Any]], **fetch: Any) -> Monitor:
+        settings = {"timeout": "3s", "default_interval": "30m", **fetch}
+        path = write_config({"database": {"url": url}, "fetch": settings, "feeds": feeds})
+        monitor = make_monitor(load_config(path, environ={}), clock=clock)
+        opened.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in opened:
+        monitor.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,50 +13,23 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from builders import Clock
 from feedserver import FeedServer, Route, make_gzip_bomb
-from newswatch.app import Monitor, make_monitor
-from newswatch.config import load_config
+from newswatch.app import Monitor
 from newswatch.fetching.http import Fetcher, FetchError
 from newswatch.model import FeedStatus
 
 WriteConfig = Callable[..., Path]
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def open_monitor(
-    write_config: WriteConfig, database_url: str, clock: Clock
-) -> Iterator[Callable[..., Monitor]]:
+def open_monitor(build: Callable[..., Monitor], database_url: str) -> Callable[..., Monitor]:
     """Build a monitor over a config listing the given feeds, on each kind of database."""
-    opened: list[Monitor] = []
 
-    def build(feeds: list[dict[str, Any]], **fetch: Any) -> Monitor:
-        settings = {"timeout": "3s", "default_interval": "30m", **fetch}
-        path = write_config({"database": {"url": database_url}, "fetch": settings, "feeds": feeds})
-        monitor = make_monitor(load_config(path, environ={}), clock=clock)
-        opened.append(monitor)
-        return monitor
+    def on_this_database(feeds: list[dict[str, Any]], **fetch: Any) -> Monitor:
+        return build(database_url, feeds, **fetch)
 
-    yield build
-    for monitor in opened:
-        monitor.close()
+    return on_this_database
 
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>

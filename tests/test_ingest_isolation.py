@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from builders import Clock
 from feedserver import FeedServer
-from newswatch.app import Monitor, make_monitor
-from newswatch.config import load_config
+from newswatch.app import Monitor
 from newswatch.model import FeedStatus
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -39,35 +38,6 @@ def rss(
     extra: str = "",
 ) -> bytes:
     return RSS.format(guid=guid, title=title, link=link, site=site, extra=extra).encode()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def build(write_config: Callable[..., Path], clock: Clock) -> Iterator[Callable[..., Monitor]]:
-    opened: list[Monitor] = []
-
-    def make(url: str, feeds: list[dict[str, Any]], **fetch: Any) -> Monitor:
-        settings = {"timeout": "3s", "default_interval": "30m", **fetch}
-        path = write_config({"database": {"url": url}, "fetch": settings, "feeds": feeds})
-        monitor = make_monitor(load_config(path, environ={}), clock=clock)
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 @pytest.fixture

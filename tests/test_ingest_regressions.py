@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
-
+from builders import Clock
 from feedserver import FeedServer, Route
-from newswatch.app import Monitor, make_monitor
-from newswatch.config import load_config
+from newswatch.app import Monitor
 from newswatch.fetching.parse import parse_document
 
 XML = {"Content-Type": "application/rss+xml"}
@@ -28,35 +25,6 @@ def rss(*items: tuple[str, str, str, str], extra: str = "") -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
         f"<link>https://n.example/</link>{extra}{body}</channel></rss>"
     ).encode()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def build(write_config: Callable[..., Path], clock: Clock) -> Iterator[Callable[..., Monitor]]:
-    opened: list[Monitor] = []
-
-    def make(url: str, feeds: list[dict[str, Any]]) -> Monitor:
-        settings = {"timeout": "3s", "default_interval": "30m"}
-        path = write_config({"database": {"url": url}, "fetch": settings, "feeds": feeds})
-        monitor = make_monitor(load_config(path, environ={}), clock=clock)
-        opened.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in opened:
-        monitor.close()
 
 
 def test_capping_a_long_author_keeps_the_document_valid_utf8() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from builders import feed_state
 from newswatch.fetching.policy import (
     FAILING_AFTER,
     MAX_BACKOFF,
@@ -20,31 +21,7 @@ from newswatch.model import Feed, FeedStatus
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEFAULT = timedelta(minutes=30)
-FEED = Feed(
-    id=1,
-    declared_url="https://a.example/rss",
-    url="https://a.example/rss",
-    name=None,
-    title=None,
-    site_url=None,
-    status=FeedStatus.NEW,
-    active=True,
-    interval_seconds=None,
-    full_text=False,
-    backfill=False,
-    etag=None,
-    last_modified=None,
-    body_hash=None,
-    redirect_url=None,
-    redirect_count=0,
-    consecutive_failures=0,
-    last_error=None,
-    last_problem=None,
-    last_fetched_at=None,
-    last_success_at=None,
-    next_fetch_at=NOW,
-    created_at=NOW,
-)
+FEED = feed_state(NOW)
 
 
 class NoJitter(random.Random):

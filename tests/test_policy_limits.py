@@ -16,36 +16,13 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from builders import feed_state
 from newswatch.fetching.policy import MAX_BACKOFF, Failure, Success, decide
 from newswatch.model import Feed, FeedStatus
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEFAULT = timedelta(minutes=30)
-FEED = Feed(
-    id=1,
-    declared_url="https://a.example/rss",
-    url="https://a.example/rss",
-    name=None,
-    title=None,
-    site_url=None,
-    status=FeedStatus.OK,
-    active=True,
-    interval_seconds=None,
-    full_text=False,
-    backfill=False,
-    etag=None,
-    last_modified=None,
-    body_hash=None,
-    redirect_url=None,
-    redirect_count=0,
-    consecutive_failures=0,
-    last_error=None,
-    last_problem=None,
-    last_fetched_at=None,
-    last_success_at=None,
-    next_fetch_at=NOW,
-    created_at=NOW,
-)
+FEED = feed_state(NOW)
 HUGE = "99999999999999"
 
 

@@ -187,21 +187,11 @@ class Fetcher:
                 # host must not hold the overall slots that other hosts' feeds could use.
                 slot = self._hosts.get(parts.host)
                 if started is None:
-                    await slot.acquire()
-                    try:
-                        await self._overall.acquire()
-                    except BaseException:
-                        slot.release()
-                        raise
+                    await self._take(slot)
                     started = loop.time()
                 else:
                     async with asyncio.timeout_at(started + self.timeout):
-                        await slot.acquire()
-                        try:
-                            await self._overall.acquire()
-                        except BaseException:
-                            slot.release()
-                            raise
+                        await self._take(slot)
                 try:
                     async with asyncio.timeout_at(started + self.timeout):
                         response, target = await self._exchange(current, headers, allow_private)
@@ -226,6 +216,16 @@ class Fetcher:
             raise FetchError(
                 f"timed out: no complete response within {self.timeout:g}s", kind="timeout"
             ) from None
+
+    async def _take(self, slot: asyncio.Semaphore) -> None:
+        """Acquire a host's slot, then an overall one (both held until the request ends)."""
+        assert self._overall is not None
+        await slot.acquire()
+        try:
+            await self._overall.acquire()
+        except BaseException:
+            slot.release()
+            raise
 
     async def _exchange(
         self, url: str, headers: dict[str, str], allow_private: bool

@@ -8,11 +8,14 @@ What is tagged: ``--articles`` synthetic articles (2,000 by default) of about 2,
 each (title, summary, content), made by a seeded generator, so the same arguments always give
 the same texts. About 70 % are in English, the rest in German, Russian, Ukrainian, Polish and
 French (the article's ``language`` is set accordingly, so the Snowball stemmers run as they do
-in production). A quarter are about the diplomacy of the war in Ukraine (security guarantees,
-peace talks, frozen assets, NATO, the Donbas), written so that the default topics fire on many
-of them; a tenth are about the war without the diplomacy (near misses); the rest are about
-sport, technology, climate, companies, countries or local news. Summaries are the lede of the
-content (as many feeds send them), a separate paragraph, or absent.
+in production). A fifth are about the diplomacy of the war in Ukraine, each on one sub-topic
+(security guarantees, peace talks, territory, frozen assets, NATO, US relations) with the odd
+sentence on the others, so the default topics fire on them; an eighth are about the war
+without the diplomacy (near misses); a third are other news (city politics, courts, health,
+culture); the rest are about sport, technology, climate, companies or countries, naming the
+subjects the generated topics follow. Summaries are the lede of the content (as many feeds
+send them), a separate paragraph, or absent; most articles have typographic quotes,
+apostrophes and dashes, as outlets publish them.
 
 Against what: the default topics of ``config/topics.yaml`` (read with ``load_config``) plus
 ``--user-topics`` generated topics (50 by default) about sport, technology, climate, companies
@@ -21,29 +24,33 @@ languages, quoted phrases, ``word*`` prefixes, ``NEAR/N``, ``title:``, a few ``^
 ``=ACRONYM`` terms and ``exclude`` queries, thresholds from 0.3 to 0.6.
 
 What is measured, in this one process (tagging is single-threaded; ``--cpu`` pins it to one
-CPU), ``--runs`` times (5 by default) after one warm-up pass, the median reported:
+CPU), ``--runs`` times (5 by default), the median reported with the range over the runs:
 
 * ``Document.build``: analysing the articles (normalisation, tokens, positions, stems),
   each document dropped once built;
-* ``Tagger.match``: matching the prebuilt documents (candidate topics, query evaluation,
-  scores, evidence, snippets);
+* ``Tagger.match``: matching prebuilt documents (candidate topics, query evaluation, scores,
+  evidence, snippets);
 * end to end: both, as ``tagging.apply.tag_stored`` does per article.
 
-The prebuilt documents are kept out of the garbage collector's scans (``gc.freeze``): 2,000
-documents are about 400,000 live containers, and with them alive every full collection
-during a run costs as much as the work measured (the tagging pass drops each document).
+The stages are interleaved run by run. Each match run gets freshly built documents (a
+document caches some of the matcher's work, such as token offsets for snippets), kept out of
+the garbage collector's scans (``gc.freeze``): 2,000 documents are about 400,000 live
+containers, and with them alive full collections cost about as much as building them, while
+the tagging pass drops each document after matching it.
 
 Times are CPU time of the process (``time.process_time``), so other work on the machine
-slows the figures less; the wall-clock figures are printed next to them. The first pass runs
-with empty stemmer caches and is reported on its own line: a long-running monitor has most
-of its vocabulary cached.
+slows the figures less (it still does: caches and memory are shared); the wall-clock medians
+are printed next to them. A first end-to-end pass runs with empty stemmer caches and is
+reported on its own line; the timed runs come after it, with the vocabulary cached, as in a
+long-running monitor.
 
-It then prints the matches per article (default and generated topics), how many topics were
-evaluated per article, a breakdown by language, and one end-to-end pass under cProfile: the
-``--top`` functions of newswatch by cumulative time and the functions (anywhere) with the
-most time of their own. ``--ablate-snippets`` adds end-to-end runs with the matcher's
-``snippet`` function stubbed out, to show what snippets cost. ``--show`` prints a few
-generated topics and two articles.
+It then prints the matches per article (default and generated topics), how many topics share
+a term with an article and for how many the query holds, a breakdown by language, and one
+end-to-end pass under cProfile: the ``--top`` functions of newswatch by cumulative time and
+the functions (anywhere) with the most time of their own. ``--ablate-snippets`` adds, in each
+run, an end-to-end pass with the matcher's ``snippet`` function stubbed out, to show what
+snippets cost. ``--show`` prints a few generated topics and two articles. To measure another
+version of newswatch, put its ``src`` first on the path: ``PYTHONPATH=/path/to/src``.
 """
 
 from __future__ import annotations
@@ -61,7 +68,8 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -79,6 +87,7 @@ from newswatch.tagging.query import parse_query, terms_of  # noqa: E402
 from newswatch.text import tokens  # noqa: E402
 
 TARGET_PER_SECOND = 5_000
+STAGES = ("Document.build", "Tagger.match (prebuilt documents)", "end to end (build + match)")
 DEFAULT_CONFIG = ROOT / "config" / "newswatch.yaml"
 T = TypeVar("T")
 
@@ -1526,15 +1535,15 @@ def make_article(rng: random.Random) -> Article:
 
 
 _QUOTED = re.compile(r'"([^"]*)"')
-_QUOTES_BY_LANGUAGE = {"de": "„“", "fr": "« »", "ru": "«»", "uk": "«»", "pl": "„”"}
+_QUOTES_BY_LANGUAGE = {"de": "„“", "fr": "«\u00a0\u00a0»", "ru": "«»", "uk": "«»", "pl": "„”"}
 
 
 def _typeset(text: str, language: str) -> str:
     """Straight quotes and hyphens as a newsroom's CMS prints them."""
     quotes = _QUOTES_BY_LANGUAGE.get(language, "“”")
-    opening, closing = quotes[0], quotes[-1]
-    if language == "fr":
-        opening, closing = "«\u00a0", "\u00a0»"
+    half = len(quotes) // 2
+    opening, closing = quotes[:half], quotes[half:]
+    if language == "fr":  # and a no-break space before the high punctuation
         text = text.replace(" %", "\u00a0%").replace(" :", "\u00a0:")
     text = _QUOTED.sub(lambda m: f"{opening}{m.group(1)}{closing}", text)
     return text.replace("'", "’").replace(" - ", " – ")
@@ -1818,21 +1827,49 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def without_snippets(tagger: Tagger, articles: Sequence[Article], runs: int) -> Timing | None:
-    """End to end with ``matcher.snippet`` stubbed out: what building snippets costs."""
+@contextmanager
+def snippets_stubbed() -> Iterator[bool]:
+    """``matcher.snippet`` replaced by an empty string while inside (False: no such function)."""
     from newswatch.tagging import matcher
 
     original = getattr(matcher, "snippet", None)
     if original is None:
-        return None
-    timing = Timing()
+        yield False
+        return
     matcher.snippet = lambda document, hits: ""
     try:
-        for _ in range(runs):
-            timed(partial(tag_all, tagger, articles), timing)
+        yield True
     finally:
         matcher.snippet = original
-    return timing
+
+
+def measure(
+    tagger: Tagger, articles: Sequence[Article], runs: int, *, ablate: bool
+) -> tuple[dict[str, Timing], list[Document], list[list[Match]]]:
+    """The timed runs, stages interleaved so that changes in machine load hit them alike.
+
+    Each match run gets freshly built documents (documents cache some of the matcher's work),
+    kept out of the garbage collector's scans with ``gc.freeze``: thousands of live documents
+    are hundreds of thousands of containers, and every full collection would scan them all,
+    where the tagging pass drops each document after matching it.
+    """
+    timings = {name: Timing() for name in STAGES}
+    ablated = Timing()
+    documents: list[Document] = []
+    results: list[list[Match]] = []
+    for _ in range(runs):
+        timed(partial(build_each, articles), timings[STAGES[0]])
+        documents = build_all(articles)
+        gc.freeze()
+        timed(partial(match_all, tagger, documents), timings[STAGES[1]])
+        results = timed(partial(tag_all, tagger, articles), timings[STAGES[2]])
+        if ablate:
+            with snippets_stubbed() as stubbed:
+                if stubbed:
+                    timed(partial(tag_all, tagger, articles), ablated)
+    if ablated.cpu:
+        timings["end to end without snippets"] = ablated
+    return timings, documents, results
 
 
 def report_timings(timings: dict[str, Timing], count: int, runs: int) -> None:
@@ -1843,7 +1880,7 @@ def report_timings(timings: dict[str, Timing], count: int, runs: int) -> None:
     print(f"{'stage':<34} {'articles/s':>10} {'µs/article':>11} {'range µs':>11} {'wall µs':>11}")
     for name, timing in timings.items():
         print(_row(name, timing, count))
-    rate = count / statistics.median(timings["end to end (build + match)"].cpu)
+    rate = count / statistics.median(timings[STAGES[2]].cpu)
     verdict = "met" if rate >= TARGET_PER_SECOND else "NOT met"
     print(f"target      {TARGET_PER_SECOND:,} articles/s end to end: {verdict} ({rate:,.0f}/s)\n")
 
@@ -1868,33 +1905,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show:
         show_samples(user_rules, articles)
 
-    tokens("warm up")  # compiles the token pattern once (~10 ms), as a running monitor has
+    tokens("warm up")  # compiles the token patterns (~10 ms): a running monitor has them
     stemmer_for.cache_clear()  # empty stemmer caches: the first pass is a cold start
     cold = Timing()
     timed(partial(tag_all, tagger, articles), cold)
 
-    # The prebuilt documents stay alive for the whole run (the tagging pass drops each one
-    # after matching): frozen, the garbage collector does not scan them again and again,
-    # which would otherwise add about as much time as building them.
-    documents = build_all(articles)
-    gc.freeze()
-    build, match, both = Timing(), Timing(), Timing()
-    results: list[list[Match]] = []
-    for _ in range(args.runs):
-        timed(partial(build_each, articles), build)
-        timed(partial(match_all, tagger, documents), match)
-        results = timed(partial(tag_all, tagger, articles), both)
+    timings, documents, results = measure(tagger, articles, args.runs, ablate=args.ablate_snippets)
+    timings["end to end, first pass (cold caches)"] = cold
     describe_corpus(articles, documents)
-    timings = {
-        "Document.build": build,
-        "Tagger.match (prebuilt documents)": match,
-        "end to end (build + match)": both,
-        "end to end, first pass (cold caches)": cold,
-    }
-    if args.ablate_snippets:
-        ablated = without_snippets(tagger, articles, args.runs)
-        if ablated is not None:
-            timings["end to end without snippets"] = ablated
     report_timings(timings, len(articles), args.runs)
 
     default_slugs = {rule.slug for rule in default_rules}

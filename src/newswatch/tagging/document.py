@@ -88,9 +88,7 @@ class Document:
     body: str
     language: str | None = None
     tokens: dict[str, list[int]] = field(default_factory=dict)  # token → positions
-    stems: dict[str, list[int]] | None = None  # stem → positions, where a stemmer exists
-    stemmer: CachedStemmer | None = None
-    by_start: dict[str, list[str]] = field(default_factory=dict)  # first 3 chars → tokens
+    stemmer: CachedStemmer | None = None  # the article language's, where one exists
 
     @classmethod
     def build(cls, title: str, summary: str, content: str, language: str | None) -> Document:
@@ -122,17 +120,7 @@ class Document:
         for position, token in enumerate(body_tokens, start=BODY_START):
             index[token].append(position)
         document.tokens = dict(index)
-        starts: defaultdict[str, list[str]] = defaultdict(list)
-        for token in document.tokens:
-            starts[token[:3]].append(token)
-        document.by_start = dict(starts)
-        stemmer = stemmer_for(language)
-        if stemmer is not None:
-            stems: defaultdict[str, list[int]] = defaultdict(list)
-            for token, positions in document.tokens.items():
-                stems[stemmer.stem(token)].extend(positions)
-            document.stems = dict(stems)
-            document.stemmer = stemmer
+        document.stemmer = stemmer_for(language)
         return document
 
     title_tokens: int = 0

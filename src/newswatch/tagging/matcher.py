@@ -49,6 +49,8 @@ from newswatch.text import normalize_text, tokens
 FIELD_WEIGHTS = {"title": 3.0, "lead": 2.0, "body": 1.0}
 SCORE_SCALE = 3.0
 SNIPPET_CHARS = 240
+#: Distinct words remembered per stemmer before the cache starts over.
+_WORD_CACHE_LIMIT = 500_000
 #: Sentences of one field looked at for the snippet (the evidence is usually early).
 MAX_SNIPPET_SENTENCES = 60
 
@@ -121,6 +123,8 @@ class Tagger:
         self._exact: defaultdict[str, list[int]] = defaultdict(list)
         self._prefixes: defaultdict[str, list[int]] = defaultdict(list)
         self._stem_index: dict[str, dict[str, list[int]]] = {}
+        # word → the term ids it satisfies, per stemmer ("" for none): see _terms_for_word.
+        self._word_terms: dict[str, dict[str, tuple[int, ...]]] = {}
         self._topics_of: defaultdict[int, set[int]] = defaultdict(set)
         for index, rule in enumerate(self.rules):
             query = parse_query(rule.query, topic=rule.slug)
@@ -339,35 +343,38 @@ class Tagger:
 
     def _present_terms(self, document: Document) -> dict[int, list[int]]:
         """The positions of every indexed term that occurs in the document."""
-        found: defaultdict[int, set[int]] = defaultdict(set)
-        exact = self._exact
+        stemmer = document.stemmer
+        cache = self._word_terms.setdefault(stemmer.algorithm if stemmer else "", {})
+        if len(cache) > _WORD_CACHE_LIMIT:
+            cache.clear()
+        found: defaultdict[int, list[int]] = defaultdict(list)
         for token, positions in document.tokens.items():
-            numbers = exact.get(token)
-            if numbers:
-                for number in numbers:
-                    found[number].update(positions)
-        prefixes, terms = self._prefixes, self._terms
-        for start, tokens_here in document.by_start.items():
-            numbers = prefixes.get(start)
-            if numbers:
-                for number in numbers:
-                    text = terms[number].text
-                    for token in tokens_here:
-                        if token.startswith(text):
-                            found[number].update(document.tokens[token])
-        if document.stems is not None and document.stemmer is not None:
-            by_stem = self._stems(document.stemmer)
-            for stem, positions in document.stems.items():
-                numbers = by_stem.get(stem)
-                if numbers:
-                    for number in numbers:
-                        found[number].update(positions)
+            numbers = cache.get(token)
+            if numbers is None:
+                numbers = cache[token] = self._terms_for_word(token, stemmer)
+            for number in numbers:
+                found[number].extend(positions)
+        terms = self._terms
         present = {}
         for number, spots in found.items():
-            kept = _in_field(sorted(spots), terms[number].field)
+            kept = _in_field(sorted(set(spots)), terms[number].field)
             if kept:
                 present[number] = kept
         return present
+
+    def _terms_for_word(self, word: str, stemmer: CachedStemmer | None) -> tuple[int, ...]:
+        """Every indexed term a word of an article satisfies: exactly, by prefix, by stem.
+
+        News vocabulary repeats, so the answer is remembered per word (and stemmer).
+        """
+        numbers = set(self._exact.get(word, ()))
+        terms = self._terms
+        for number in self._prefixes.get(word[:3], ()):
+            if word.startswith(terms[number].text):
+                numbers.add(number)
+        if stemmer is not None:
+            numbers.update(self._stems(stemmer).get(stemmer.stem(word), ()))
+        return tuple(numbers)
 
     def _stems(self, stemmer: CachedStemmer) -> dict[str, list[int]]:
         index = self._stem_index.get(stemmer.algorithm)

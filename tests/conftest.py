@@ -30,7 +30,7 @@ SHARED = REPO.parent / "shared"
 def _postgres_admin_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"no PostgreSQL server for this run: set {POSTGRES_ENV} (.ci/run does)")
+        pytest.skip(reason=f"no PostgreSQL server for this run: set {POSTGRES_ENV} (.ci/run does)")
     return url
 
 
@@ -110,7 +110,9 @@ def shared_feeds() -> Path:
     """The real-feed corpus in ../shared/data/feeds (skips where ../shared is absent)."""
     folder = SHARED / "data" / "feeds"
     if not (folder / "MANIFEST.tsv").exists():
-        pytest.skip(f"{folder} not found: the real-feed tests need ../shared beside the repo")
+        pytest.skip(
+            reason=f"{folder} not found: the real-feed tests need ../shared beside the repo"
+        )
     return folder
 
 

@@ -159,7 +159,7 @@ def test_common_feed_paths_needs_an_http_origin(page_url: str) -> None:
 def formats() -> dict[str, str]:
     """The MANIFEST's format column, by file name."""
     if not REAL_FEEDS.is_dir():
-        pytest.skip(MISSING)
+        pytest.skip(reason=MISSING)
     with (REAL_FEEDS / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
         return {row["file"]: row["format"] for row in csv.DictReader(handle, delimiter="\t")}
 

@@ -84,7 +84,7 @@ BRIEFING_THEMES = {
 @pytest.fixture(scope="module")
 def briefing_text() -> str:
     if not BRIEFING.is_file():
-        pytest.skip(f"the seed briefing is not there: {BRIEFING}")
+        pytest.skip(reason=f"the seed briefing is not there: {BRIEFING}")
     return BRIEFING.read_text(encoding="utf-8")
 
 

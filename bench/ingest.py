@@ -22,7 +22,7 @@ It prints, per pass, the median over the runs of the wall-clock seconds, the ent
 (all its threads; the server's are not counted) and entries per CPU second, the 1-minute load
 average when the pass ended (anything above about 1.5 on 2 cores means other work competed
 for the CPUs, and wall-clock figures are inflated; CPU seconds much less so), the peak RSS of
-the process (``resource.getrusage``), and checks of what was stored against the corpus: feeds
+the process (see ``peak_rss_mb``), and checks of what was stored against the corpus: feeds
 that failed, feeds with fewer articles than entries, articles left without a story, and how
 the syndicated copies were grouped.
 
@@ -78,10 +78,23 @@ Result = dict[str, Any]
 
 
 def peak_rss_mb() -> float:
-    """The peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    """The peak resident set size of this process so far, in MiB.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` is the portable figure, but Linux carries it over a
+    fork and an exec: a worker would report the orchestrator's peak (the whole corpus built
+    in memory) when its own is lower. So on Linux the kernel's high-water mark of this
+    process's own memory (``VmHWM`` in ``/proc/self/status``, reset by exec) is used instead.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def load_manifest(corpus: Path) -> Result:

@@ -167,16 +167,23 @@ class Tagger:
             number = self._presence_id(node)
             return lambda present: number in present
         if isinstance(node, Phrase):
-            numbers = [self._presence_id(w) for w in node.words]
-            return lambda present: all(n in present for n in numbers)
+            needed = frozenset(self._presence_id(w) for w in node.words)
+            return lambda present: present.keys() >= needed
         if isinstance(node, Weighted):
             return self._check(node.part)
         if isinstance(node, Near):
             left, right = self._check(node.left), self._check(node.right)
             return lambda present: left(present) and right(present)
         if isinstance(node, Or):
-            parts = [self._check(p) for p in node.parts]
-            return lambda present: any(part(present) for part in parts)
+            # Plain terms of an OR (its aliases) are one set test; other parts are checked one
+            # by one only when none of the plain terms is there.
+            plain = frozenset(self._presence_id(p) for p in node.parts if isinstance(p, Term))
+            others = [self._check(p) for p in node.parts if not isinstance(p, Term)]
+            if not others:
+                return lambda present: not present.keys().isdisjoint(plain)
+            return lambda present: (
+                not present.keys().isdisjoint(plain) or any(part(present) for part in others)
+            )
         if isinstance(node, And):
             parts = [self._check(p) for p in node.parts if not isinstance(p, Not)]
             return lambda present: all(part(present) for part in parts)

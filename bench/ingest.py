@@ -12,7 +12,7 @@ times (3 by default), each time in a fresh process on a fresh SQLite database:
 * ``transport`` (measured last, listed first): newswatch's HTTP fetcher alone downloads every
   feed, all bodies at once (no parsing, no database): the floor the server and HTTP stack set;
 * ``cold``: ``Monitor.fetch(everything=True)`` on the empty database: every feed answers 200
-  and every entry is parsed, normalised, stored and clustered into stories;
+  and every entry is parsed, normalised, stored, clustered into stories (and tagged);
 * ``warm``: the same again: every feed answers 304 Not Modified;
 * ``changed``: 10 % of the files are rewritten with 2 to 6 new entries each (and as many old
   ones dropped), then the same pass: 10 % 200s, the rest 304s.

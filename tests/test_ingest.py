@@ -386,3 +386,19 @@ def test_article_links_to_private_addresses_are_refused(feed_server: FeedServer)
 
     assert asyncio.run(fetch_both()) == b"hello"
     assert len(feed_server.requests_to("/x")) == 1  # the refused one never left
+
+
+def test_every_article_gets_a_story_even_past_one_batch(
+    feed_server: FeedServer, open_monitor: Callable[..., Monitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newswatch.ingest
+
+    monkeypatch.setattr(newswatch.ingest, "CLUSTER_BATCH", 2)
+    items = [
+        (f"g{i}", f"Story number {i} about topic {i}", f"https://n.example/{i}", f"Text {i}.")
+        for i in range(5)
+    ]
+    url = feed_server.route("/f", body=rss(*items))
+    monitor = open_monitor([{"url": url}])
+    monitor.fetch()
+    assert monitor.storage.unclustered() == []

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: How far back a new article looks for the story it belongs to.
 STORY_WINDOW = timedelta(days=3)
+#: Articles clustered per step of a pass (each step reads the window's signatures again).
+CLUSTER_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,11 +304,15 @@ class _Processor:
     def cluster_new_articles(self) -> None:
         """Put every article not yet in a story into one (idempotent; redone after a crash)."""
         now = self._clock()
-        new = self._storage.unclustered()
-        if not new:
-            return
-        known = self._storage.story_signatures(now - STORY_WINDOW)
-        self._storage.assign_stories(cluster(new, known), now)
+        # In batches, so a first fetch of many feeds is clustered whole in this pass.
+        while True:
+            new = self._storage.unclustered(limit=CLUSTER_BATCH)
+            if not new:
+                return
+            known = self._storage.story_signatures(now - STORY_WINDOW)
+            self._storage.assign_stories(cluster(new, known), now)
+            if len(new) < CLUSTER_BATCH:
+                return
 
 
 def _clean(value: str | None, limit: int) -> str | None:

@@ -110,9 +110,8 @@ def shared_feeds() -> Path:
     """The real-feed corpus in ../shared/data/feeds (skips where ../shared is absent)."""
     folder = SHARED / "data" / "feeds"
     if not (folder / "MANIFEST.tsv").exists():
-        pytest.skip(
-            reason=f"{folder} not found: the real-feed tests need ../shared beside the repo"
-        )
+        why = f"{folder} not found: the real-feed tests need ../shared beside the repo"
+        pytest.skip(reason=why)
     return folder
 
 

@@ -156,9 +156,8 @@ def test_sniffing_reads_only_the_start() -> None:
 @pytest.fixture(scope="module")
 def manifest() -> dict[str, dict[str, str]]:
     if not REAL_FEEDS.is_dir():
-        pytest.skip(
-            reason=f"{REAL_FEEDS} (…shared/data/feeds) not found: real-feed tests need ../shared"
-        )
+        why = f"{REAL_FEEDS} (…shared/data/feeds) not found: real-feed tests need ../shared"
+        pytest.skip(reason=why)
     with (REAL_FEEDS / "MANIFEST.tsv").open(encoding="utf-8", newline="") as handle:
         return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
 

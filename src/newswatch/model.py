@@ -180,11 +180,13 @@ class Delivery:
     """One way a digest is delivered (a Markdown file, an email) and how that went."""
 
     kind: str  # "markdown" | "email"
-    target: str  # folder or recipients
+    target: str  # the file written, or the recipients
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: int = 0
     last_error: str | None = None
     delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,50 @@ class Digest:
     message_id: str | None = None
     items: tuple[DigestItem, ...] = ()
     deliveries: tuple[Delivery, ...] = ()
+    subject: str | None = None
+    article_count: int = 0
+    story_count: int = 0
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestBody:
+    """What a digest looked like when it was built; every delivery sends exactly this."""
+
+    subject: str
+    markdown: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidate:
+    """An article that may enter a channel's next digest, with its matches and its outlet."""
+
+    article: Article
+    outlet: str
+    matches: tuple[TopicMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One article of a story cluster, as "also reported by" shows it."""
+
+    story_id: int
+    article_id: int
+    feed_id: int
+    outlet: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedActivity:
+    """How much a feed published recently, to tell a quiet feed from a silent one."""
+
+    feed_id: int
+    recent_articles: int  # stored in the window asked for
+    last_article_at: datetime | None  # the newest stored article, any age
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -26,12 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from newswatch.errors import DatabaseUnavailableError
 from newswatch.model import (
     Article,
-    Delivery,
-    DeliveryStatus,
-    Digest,
-    DigestItem,
-    DigestStatus,
-    Evidence,
     Feed,
     FeedDeclaration,
     FeedStatus,
@@ -46,12 +40,11 @@ from newswatch.model import (
 )
 from newswatch.storage import migrations
 from newswatch.storage.engine import make_engine, mask_url
+from newswatch.storage.ledger import DigestLedger
+from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, utc
 from newswatch.storage.tables import (
     ArticleRow,
     ArticleTopicRow,
-    DeliveryRow,
-    DigestItemRow,
-    DigestRow,
     FeedRow,
     StoryRow,
     TopicRow,
@@ -68,7 +61,7 @@ class FeedSyncResult:
     reactivated: tuple[str, ...] = ()
 
 
-class Storage:
+class Storage(DigestLedger):
     """newswatch's database: feeds and their state, articles, topics, matches, digests."""
 
     def __init__(self, engine: Engine, url: str) -> None:
@@ -388,12 +381,12 @@ class Storage:
                 _copy_content(row, article)
                 session.add(row)
                 session.flush()
-                return _article(row), True
+                return article_of(row), True
             if row.removed_at is None:
                 _copy_content(row, article)
                 row.tagged_at = None  # changed content must be tagged again
             session.flush()
-            return _article(row), False
+            return article_of(row), False
 
     def replace_article_text(self, article_id: int, text: str, html: str) -> None:
         """Put an article page's main text in place of the feed's (it is then tagged again)."""
@@ -409,7 +402,7 @@ class Storage:
         """The stored article with ``article_id``, tombstones included."""
         with self._transaction() as session:
             row = session.get(ArticleRow, article_id)
-            return None if row is None else _article(row)
+            return None if row is None else article_of(row)
 
     def count_articles(self) -> int:
         """How many articles are stored (tombstones excluded)."""
@@ -545,7 +538,7 @@ class Storage:
         if not everything:
             query = query.where(ArticleRow.tagged_at.is_(None))
         with self._transaction() as session:
-            return [_article(row) for row in session.scalars(query)]
+            return [article_of(row) for row in session.scalars(query)]
 
     def matches_for(self, article_id: int) -> list[TopicMatch]:
         """An article's topic matches, best score first."""
@@ -561,7 +554,7 @@ class Storage:
                     article_id=row.article_id,
                     topic_slug=slug,
                     score=row.score,
-                    evidence=tuple(_evidence(item) for item in row.evidence),
+                    evidence=tuple(evidence_of(item) for item in row.evidence),
                     snippet=row.snippet,
                     topic_version=row.topic_version,
                 )
@@ -593,77 +586,6 @@ class Storage:
                 TopicCount(slug, name, int(total), int(recent))
                 for slug, name, total, recent in session.execute(query)
             ]
-
-    # -- digests ----------------------------------------------------------------------------
-
-    def record_digest(
-        self,
-        channel: str,
-        *,
-        period_start: datetime | None,
-        period_end: datetime,
-        items: Sequence[DigestItem],
-        deliveries: Sequence[Delivery],
-        now: datetime,
-        message_id: str | None = None,
-    ) -> Digest:
-        """Record a built digest, its items and its pending deliveries in one transaction.
-
-        The ledger's unique constraints make this exactly-once: an article already in a digest
-        of ``channel``, or a second digest for the same period end, makes the whole call fail
-        with ``sqlalchemy.exc.IntegrityError`` and record nothing.
-        """
-        status = DigestStatus.PENDING if items else DigestStatus.EMPTY
-        with self._transaction() as session:
-            digest = DigestRow(
-                channel=channel,
-                period_start=period_start,
-                period_end=period_end,
-                status=status.value,
-                message_id=message_id,
-                created_at=now,
-            )
-            session.add(digest)
-            session.flush()
-            session.add_all(
-                DigestItemRow(
-                    digest_id=digest.id,
-                    channel=channel,
-                    article_id=item.article_id,
-                    topic_slug=item.topic_slug,
-                    rank=item.rank,
-                )
-                for item in items
-            )
-            session.add_all(
-                DeliveryRow(
-                    digest_id=digest.id,
-                    kind=d.kind,
-                    target=d.target,
-                    status=d.status.value,
-                    attempts=d.attempts,
-                )
-                for d in deliveries
-            )
-            session.flush()
-            return _digest(session, digest)
-
-    def get_digest(self, digest_id: int) -> Digest | None:
-        """A digest with its items (in rank order) and deliveries."""
-        with self._transaction() as session:
-            row = session.get(DigestRow, digest_id)
-            return None if row is None else _digest(session, row)
-
-    def last_digest(self, channel: str) -> Digest | None:
-        """The most recent digest of ``channel``, whatever its state."""
-        with self._transaction() as session:
-            row = session.scalar(
-                select(DigestRow)
-                .where(DigestRow.channel == channel)
-                .order_by(DigestRow.period_end.desc())
-                .limit(1)
-            )
-            return None if row is None else _digest(session, row)
 
 
 def open_storage(url: str, *, migrate: bool = True) -> Storage:
@@ -750,14 +672,6 @@ def _same_entry_new_guid(
     return None
 
 
-def _evidence(item: object) -> Evidence:
-    if isinstance(item, dict):
-        return Evidence(
-            str(item.get("term", "")), str(item.get("field", "")), int(item.get("position", 0))
-        )
-    return Evidence(str(item), "", 0)  # a bare term, as older rows may hold
-
-
 def _signature(row: ArticleRow) -> StorySignature:
     return StorySignature(row.id, row.feed_id, row.story_id, row.simhash, row.canonical_url)
 
@@ -792,50 +706,13 @@ def _feed(row: FeedRow, articles: int) -> Feed:
     )
 
 
-_CONTENT_FIELDS = (
-    "guid",
-    "url",
-    "canonical_url",
-    "title",
-    "summary",
-    "content_text",
-    "content_html",
-    "author",
-    "language",
-    "published_at",
-    "updated_at",
-    "date_estimated",
-    "fingerprint",
-    "simhash",
-)
-
-
 def _copy_content(row: ArticleRow, article: Article) -> None:
-    for name in _CONTENT_FIELDS:
+    for name in CONTENT_FIELDS:
         value = getattr(article, name)
         if isinstance(value, datetime):
             # Store (and hand back) the same instant in UTC, as a reload would give it.
-            value = _utc(value)
+            value = utc(value)
         setattr(row, name, value)
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r} given to storage; use UTC-aware values")
-    return value.astimezone(UTC)
-
-
-def _article(row: ArticleRow) -> Article:
-    base = Article(
-        feed_id=row.feed_id,
-        entry_key=row.entry_key,
-        title=row.title,
-        backlog=row.backlog,
-        ingested_at=row.ingested_at,
-        story_id=row.story_id,
-        id=row.id,
-    )
-    return replace(base, **{name: getattr(row, name) for name in _CONTENT_FIELDS})
 
 
 def _topic(row: TopicRow) -> TopicDefinition:
@@ -862,36 +739,6 @@ def _story(session: Session, row: StoryRow) -> Story:
         select(ArticleRow.id).where(ArticleRow.story_id == row.id).order_by(ArticleRow.id)
     )
     return Story(row.id, row.title, row.first_seen_at, tuple(ids))
-
-
-def _digest(session: Session, row: DigestRow) -> Digest:
-    items = session.scalars(
-        select(DigestItemRow).where(DigestItemRow.digest_id == row.id).order_by(DigestItemRow.rank)
-    )
-    deliveries = session.scalars(
-        select(DeliveryRow).where(DeliveryRow.digest_id == row.id).order_by(DeliveryRow.id)
-    )
-    return Digest(
-        id=row.id,
-        channel=row.channel,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        status=DigestStatus(row.status),
-        created_at=row.created_at,
-        message_id=row.message_id,
-        items=tuple(DigestItem(i.article_id, i.topic_slug, i.rank) for i in items),
-        deliveries=tuple(
-            Delivery(
-                kind=d.kind,
-                target=d.target,
-                status=DeliveryStatus(d.status),
-                attempts=d.attempts,
-                last_error=d.last_error,
-                delivered_at=d.delivered_at,
-            )
-            for d in deliveries
-        ),
-    )
 
 
 def _db_reason(exc: DBAPIError) -> str:

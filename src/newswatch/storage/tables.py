@@ -227,6 +227,13 @@ class DigestRow(Base):
     message_id: Mapped[str | None]
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # What was rendered when the digest was built: a retry delivers exactly this.
+    subject: Mapped[str | None]
+    body_markdown: Mapped[str | None]
+    body_text: Mapped[str | None]
+    body_html: Mapped[str | None]
+    article_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    story_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DigestItemRow(Base):
@@ -261,3 +268,5 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None]
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # A worker delivering this holds it until then, so two daemons never send it at once.
+    claimed_until: Mapped[datetime | None]

@@ -1,0 +1,110 @@
+"""Turning ORM rows into the plain dataclasses that leave ``newswatch.storage``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newswatch.model import (
+    Article,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestItem,
+    DigestStatus,
+    Evidence,
+)
+from newswatch.storage.tables import ArticleRow, DeliveryRow, DigestItemRow, DigestRow
+
+CONTENT_FIELDS = (
+    "guid",
+    "url",
+    "canonical_url",
+    "title",
+    "summary",
+    "content_text",
+    "content_html",
+    "author",
+    "language",
+    "published_at",
+    "updated_at",
+    "date_estimated",
+    "fingerprint",
+    "simhash",
+)
+
+
+def evidence_of(item: object) -> Evidence:
+    """A match's evidence item as stored (JSON) back into an ``Evidence``."""
+    if isinstance(item, dict):
+        return Evidence(
+            str(item.get("term", "")), str(item.get("field", "")), int(item.get("position", 0))
+        )
+    return Evidence(str(item), "", 0)  # a bare term, as older rows may hold
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` in UTC; naive values are a caller's bug."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to storage; use UTC-aware values")
+    return value.astimezone(UTC)
+
+
+def article_of(row: ArticleRow) -> Article:
+    """An article row as an ``Article``."""
+    base = Article(
+        feed_id=row.feed_id,
+        entry_key=row.entry_key,
+        title=row.title,
+        backlog=row.backlog,
+        ingested_at=row.ingested_at,
+        story_id=row.story_id,
+        id=row.id,
+    )
+    return replace(base, **{name: getattr(row, name) for name in CONTENT_FIELDS})
+
+
+def digest_of(session: Session, row: DigestRow, *, items: bool = True) -> Digest:
+    """A digest row with its deliveries and (unless ``items`` is false) its items in rank order."""
+    item_rows = (
+        session.scalars(
+            select(DigestItemRow)
+            .where(DigestItemRow.digest_id == row.id)
+            .order_by(DigestItemRow.rank)
+        ).all()
+        if items
+        else []
+    )
+    deliveries = session.scalars(
+        select(DeliveryRow).where(DeliveryRow.digest_id == row.id).order_by(DeliveryRow.id)
+    )
+    return Digest(
+        id=row.id,
+        channel=row.channel,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        status=DigestStatus(row.status),
+        created_at=row.created_at,
+        message_id=row.message_id,
+        items=tuple(DigestItem(i.article_id, i.topic_slug, i.rank) for i in item_rows),
+        deliveries=tuple(
+            Delivery(
+                kind=d.kind,
+                target=d.target,
+                status=DeliveryStatus(d.status),
+                attempts=d.attempts,
+                last_error=d.last_error,
+                delivered_at=d.delivered_at,
+                next_attempt_at=d.next_attempt_at,
+                id=d.id,
+            )
+            for d in deliveries
+        ),
+        subject=row.subject,
+        article_count=row.article_count,
+        story_count=row.story_count,
+        completed_at=row.completed_at,
+    )

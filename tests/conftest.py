@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from builders import Clock
 from feedserver import FeedServer, feed_server_fixture
+from smtpserver import SmtpServer, smtp_server_fixture
 from newswatch.app import Monitor, make_monitor
 from newswatch.cli import cli
 from newswatch.config import load_config
@@ -145,3 +146,15 @@ def build(write_config: Callable[..., Path], clock: Clock) -> Iterator[Callable[
     yield make
     for monitor in opened:
         monitor.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records what it receives."""
+    yield from smtp_server_fixture()
+
+
+@pytest.fixture
+def smtp_auth_server() -> Iterator[SmtpServer]:
+    """Like ``smtp_server``, but requiring AUTH (user ``digest``, see ``smtpserver.PASSWORD``)."""
+    yield from smtp_server_fixture(auth=True)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from newswatch.errors import LedgerConflict
 
 from newswatch.model import (
     Article,
@@ -221,7 +221,7 @@ def test_digest_ledger_is_exactly_once(storage: Storage) -> None:
 
     # An article already delivered in this channel cannot enter a second digest of it…
     later = NOW + timedelta(days=1)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(LedgerConflict):
         storage.record_digest(
             "daily",
             period_start=NOW,
@@ -248,7 +248,7 @@ def test_digest_ledger_is_exactly_once(storage: Storage) -> None:
     )
     assert empty.status is DigestStatus.EMPTY
     # One digest per channel and period end, whichever process gets there first.
-    with pytest.raises(IntegrityError):
+    with pytest.raises(LedgerConflict):
         storage.record_digest(
             "daily", period_start=NOW, period_end=later, items=[], deliveries=[], now=later
         )

@@ -11,10 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from newswatch.config import Config, FetchConfig
+from newswatch.digest.runner import DigestRun, DigestRunner, Preview
+from newswatch.digest.schedule import next_slot
 from newswatch.errors import UsageError
 from newswatch.fetching.check import CheckReport, check_url
 from newswatch.ingest import FetchSummary, Progress, make_fetcher, refresh
-from newswatch.model import FeedDeclaration, StatusReport, TopicDefinition
+from newswatch.model import Digest, FeedDeclaration, StatusReport, TopicDefinition
 from newswatch.opml import Outline, write_opml
 from newswatch.storage import FeedSyncResult, Storage, open_storage
 from newswatch.tagging.apply import TagSummary, document_of, make_tagger, tag_stored
@@ -46,6 +48,7 @@ class Monitor:
         self.storage = storage
         self._clock = clock
         self._tagger: Tagger | None = None
+        self.digests = DigestRunner(config, storage, clock)
 
     def now(self) -> datetime:
         """The current time as the monitor sees it (injectable for tests)."""
@@ -132,15 +135,36 @@ class Monitor:
 
     def next_digest_times(self) -> dict[str, datetime | None]:
         """When each digest channel's schedule fires next, in UTC."""
-        from apscheduler.triggers.cron import CronTrigger
-
         now = self.now()
-        result: dict[str, datetime | None] = {}
-        for name, digest in self.config.digests.items():
-            trigger = CronTrigger.from_crontab(digest.schedule, timezone=digest.zone)
-            when = trigger.get_next_fire_time(None, now.astimezone(digest.zone))
-            result[name] = when.astimezone(UTC) if when is not None else None
-        return result
+        return {
+            name: next_slot(digest.schedule, digest.zone, now)
+            for name, digest in self.config.digests.items()
+        }
+
+    def send_digests(self, name: str | None = None) -> list[DigestRun]:
+        """``digest send``: tag what is untagged, then build and deliver each channel now.
+
+        Raises:
+            UsageError: ``name`` is not a configured channel.
+        """
+        names = self.digests.names(name)
+        self.tag()
+        return [run for channel in names for run in self.digests.send(channel)]
+
+    def run_scheduled_digest(self, name: str) -> list[DigestRun]:
+        """The daemon's digest job for one channel: tag, then build what the schedule owes."""
+        self.tag()
+        return self.digests.run_scheduled(name)
+
+    def preview_digests(self, name: str | None = None) -> list[Preview]:
+        """What each channel's next digest would contain now; nothing is recorded."""
+        return [self.digests.preview(channel) for channel in self.digests.names(name)]
+
+    def list_digests(self, name: str | None = None, *, limit: int = 20) -> list[Digest]:
+        """Past digests, newest first."""
+        if name is not None:
+            self.digests.names(name)
+        return self.storage.list_digests(name, limit=limit)
 
     def status(self) -> StatusReport:
         """Feed health, articles per topic and the last digest of each channel."""

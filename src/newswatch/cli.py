@@ -33,6 +33,9 @@ from newswatch.reporting import (
     ago,
     check_json,
     check_text,
+    digest_json,
+    digest_run_json,
+    digest_run_line,
     evaluation_json,
     evaluation_text,
     evidence_text,
@@ -428,6 +431,96 @@ def status(state: _State, as_json: bool) -> None:
                     )
                 )
             click.echo(table(("digest", "last", "next"), rows))
+
+
+@cli.group()
+def digest() -> None:
+    """Preview, send and list digests."""
+
+
+@digest.command("preview")
+@click.argument("name", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "text", "html"]),
+    default="markdown",
+    show_default=True,
+    help="Which rendering to print.",
+)
+@pass_state
+def digest_preview(state: _State, name: str | None, fmt: str) -> None:
+    """Print what the next digest would contain now, changing nothing."""
+    with state.monitor() as monitor:
+        previews = monitor.preview_digests(name)
+    for preview in previews:
+        rendered = getattr(preview.body, fmt)
+        click.echo(rendered, nl=not rendered.endswith("\n"))
+        view = preview.view
+        click.echo(
+            f"preview of {preview.channel}: {view.articles} articles in {view.stories} stories "
+            "(nothing recorded or sent)",
+            err=True,
+        )
+
+
+@digest.command("send")
+@click.argument("name", required=False)
+@json_option
+@pass_state
+def digest_send(state: _State, name: str | None, as_json: bool) -> None:
+    """Build and deliver the digest now (and retry earlier failed deliveries).
+
+    Exits 1 if any delivery failed; a temporary failure is retried later.
+    """
+    with state.monitor() as monitor:
+        runs = monitor.send_digests(name)
+    for run in runs:
+        if as_json:
+            click.echo(json.dumps(digest_run_json(run), ensure_ascii=False))
+        else:
+            click.echo(digest_run_line(run))
+    failures = [error for run in runs for error in run.errors]
+    for error in failures:
+        click.echo(f"newswatch: error: delivery failed: {error}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@digest.command("list")
+@click.argument("name", required=False)
+@click.option("--limit", default=20, show_default=True, help="Show at most this many.")
+@json_option
+@pass_state
+def digest_list(state: _State, name: str | None, limit: int, as_json: bool) -> None:
+    """List past digests, newest first, with their status and item counts."""
+    with state.monitor() as monitor:
+        digests = monitor.list_digests(name, limit=limit)
+        if as_json:
+            _print_json([digest_json(d) for d in digests])
+            return
+        if not digests:
+            click.echo("no digests yet (see 'newswatch digest send')")
+            return
+        rows = []
+        for d in digests:
+            channel = monitor.config.digests.get(d.channel)
+            end = d.period_end.astimezone(channel.zone) if channel else d.period_end
+            problems = "; ".join(x.last_error for x in d.deliveries if x.last_error)
+            rows.append(
+                (
+                    d.id,
+                    d.channel,
+                    end.strftime("%Y-%m-%d %H:%M %Z"),
+                    d.status.value,
+                    d.article_count,
+                    d.story_count,
+                    ", ".join(f"{x.kind}:{x.status.value}" for x in d.deliveries) or "-",
+                    _clip(problems, 60) if problems else "",
+                )
+            )
+        headers = ("id", "digest", "period end", "status", "articles", "stories", "deliveries")
+        click.echo(table((*headers, "error"), rows))
 
 
 def _clip(text: str, width: int) -> str:

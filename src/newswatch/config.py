@@ -206,6 +206,10 @@ class SmtpConfig(_Section):
         return value
 
 
+#: The placeholders a subject template may use, with sample values to validate it against.
+SUBJECT_FIELDS = {"digest": "daily", "count": 3, "stories": 2, "date": "2026-01-31"}
+
+
 class EmailConfig(_Section):
     """``digests.NAME.email:`` email delivery of a digest."""
 
@@ -213,6 +217,18 @@ class EmailConfig(_Section):
     from_: Email = Field(alias="from")
     subject: str = "newswatch {digest}: {count} new articles ({date})"
     smtp: SmtpConfig = SmtpConfig()
+
+    @field_validator("subject")
+    @classmethod
+    def _check_subject(cls, value: str) -> str:
+        try:
+            value.format(**SUBJECT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            fields = ", ".join("{" + name + "}" for name in SUBJECT_FIELDS)
+            raise ValueError(
+                f"subject template {value!r} does not work ({exc!r}); it may use {fields}"
+            ) from None
+        return value
 
 
 class MarkdownConfig(_Section):
@@ -229,9 +245,12 @@ class DigestConfig(_Section):
     topics: Literal["all"] | list[str] = "all"
     min_score: float | None = None
     max_per_topic: int | None = Field(None, ge=1)
+    # An empty period always leaves a short note in Markdown; ``send_empty`` also emails it.
     send_empty: bool = False
     markdown: MarkdownConfig | None = None
     email: EmailConfig | None = None
+    # A folder whose digest.md.j2 / digest.txt.j2 / digest.html.j2 replace the shipped ones.
+    templates: ConfigPath | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,8 @@ Only errors a user can act on are wrapped; bugs propagate as they are. The tree:
     ├── UsageError (ValueError)           a command was called with arguments that cannot work
     └── StorageError
         ├── DatabaseUnavailableError      the database cannot be opened or reached
-        └── SchemaError                   the schema is newer than this code, or unknown
+        ├── SchemaError                   the schema is newer than this code, or unknown
+        └── LedgerConflict                another process recorded the same digest or articles
 
 Each message names the thing and the cause, on one line, so the CLI can print it as it is.
 """
@@ -44,3 +45,7 @@ class DatabaseUnavailableError(StorageError):
 
 class SchemaError(StorageError):
     """The database schema is at a revision this code does not know (usually: newer)."""
+
+
+class LedgerConflict(StorageError):
+    """Recording a digest clashed with one another process recorded first (nothing written)."""

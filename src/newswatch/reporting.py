@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from newswatch.digest.runner import DigestRun
 from newswatch.fetching.check import CheckReport
 from newswatch.ingest import FetchSummary
-from newswatch.model import Digest, Feed, StatusReport, TopicDefinition
+from newswatch.model import Delivery, Digest, Feed, StatusReport, TopicDefinition
 from newswatch.tagging.evaluate import Evaluation
 from newswatch.tagging.matcher import Match
 
@@ -55,9 +56,58 @@ def digest_json(digest: Digest | None) -> dict[str, Any] | None:
         "status": digest.status.value,
         "period_start": iso(digest.period_start),
         "period_end": iso(digest.period_end),
-        "articles": len(digest.items),
+        "articles": digest.article_count,
+        "stories": digest.story_count,
         "created_at": iso(digest.created_at),
+        "message_id": digest.message_id,
+        "deliveries": [delivery_json(d) for d in digest.deliveries],
     }
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    """One delivery's state."""
+    return {
+        "kind": delivery.kind,
+        "target": delivery.target,
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "error": delivery.last_error,
+        "delivered_at": iso(delivery.delivered_at),
+        "next_attempt_at": iso(delivery.next_attempt_at),
+    }
+
+
+def digest_run_json(run: DigestRun) -> dict[str, Any]:
+    """The object ``digest send --json`` prints for each digest it built or retried."""
+    digest = run.digest
+    return {
+        "digest": digest.channel,
+        "id": digest.id,
+        "status": run.status,
+        "ledger_status": digest.status.value,
+        "built": run.built,
+        "period_start": iso(digest.period_start),
+        "period_end": iso(digest.period_end),
+        "articles": digest.article_count,
+        "stories": digest.story_count,
+        "message_id": digest.message_id,
+        "deliveries": [delivery_json(d) for d in digest.deliveries],
+        "errors": run.errors,
+    }
+
+
+def digest_run_line(run: DigestRun) -> str:
+    """One line per digest for ``digest send``."""
+    digest = run.digest
+    what = "built" if run.built else "retried"
+    where = ", ".join(
+        f"{d.kind} {d.status.value}" + (f" ({d.last_error})" if d.last_error else "")
+        for d in digest.deliveries
+    )
+    return (
+        f"{digest.channel}: digest {digest.id} {what}: {run.status}, {digest.article_count} "
+        f"articles in {digest.story_count} stories" + (f"; {where}" if where else "")
+    )
 
 
 def status_json(

@@ -14,9 +14,11 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
+from newswatch.errors import LedgerConflict
 from newswatch.model import (
     Delivery,
     DeliveryStatus,
@@ -199,26 +201,41 @@ class DigestLedger:
 
         The ledger's unique constraints make this exactly-once: an article already in a digest
         of ``channel``, or a second digest for the same period end, makes the whole call fail
-        with ``sqlalchemy.exc.IntegrityError`` and record nothing. A digest without items and
+        with ``LedgerConflict`` and record nothing. A digest without items and
         without deliveries is complete at once (``empty``).
         """
         status = DigestStatus.PENDING if items or deliveries else DigestStatus.EMPTY
-        with self._transaction() as session:
-            digest = DigestRow(
-                channel=channel,
-                period_start=period_start,
-                period_end=period_end,
-                status=status.value,
-                message_id=message_id,
-                created_at=now,
-                completed_at=now if status is DigestStatus.EMPTY else None,
-                subject=body.subject if body else None,
-                body_markdown=body.markdown if body else None,
-                body_text=body.text if body else None,
-                body_html=body.html if body else None,
-                article_count=len(items),
-                story_count=story_count,
+        try:
+            return self._insert_digest(
+                DigestRow(
+                    channel=channel,
+                    period_start=period_start,
+                    period_end=period_end,
+                    status=status.value,
+                    message_id=message_id,
+                    created_at=now,
+                    completed_at=now if status is DigestStatus.EMPTY else None,
+                    subject=body.subject if body else None,
+                    body_markdown=body.markdown if body else None,
+                    body_text=body.text if body else None,
+                    body_html=body.html if body else None,
+                    article_count=len(items),
+                    story_count=story_count,
+                ),
+                items,
+                deliveries,
             )
+        except IntegrityError:
+            raise LedgerConflict(
+                f"digest {channel!r} ending {period_end.isoformat()} clashed with one "
+                "recorded by another process"
+            ) from None
+
+    def _insert_digest(
+        self, digest: DigestRow, items: Sequence[DigestItem], deliveries: Sequence[Delivery]
+    ) -> Digest:
+        channel = digest.channel
+        with self._transaction() as session:
             session.add(digest)
             session.flush()
             session.add_all(
@@ -250,6 +267,16 @@ class DigestLedger:
         """A digest with its items (in rank order) and deliveries."""
         with self._transaction() as session:
             row = session.get(DigestRow, digest_id)
+            return None if row is None else digest_of(session, row)
+
+    def digest_at(self, channel: str, period_end: datetime) -> Digest | None:
+        """The digest of ``channel`` for the slot ending at ``period_end``, if one was built."""
+        with self._transaction() as session:
+            row = session.scalar(
+                select(DigestRow).where(
+                    DigestRow.channel == channel, DigestRow.period_end == period_end
+                )
+            )
             return None if row is None else digest_of(session, row)
 
     def digest_body(self, digest_id: int) -> DigestBody | None:

@@ -1,0 +1,526 @@
+"""Digests end to end: real feeds over HTTP, the real ledger, Markdown files and a real SMTP server.
+
+Each test plays a newsroom: two outlets publish briefing news, newswatch fetches and tags it,
+then builds and delivers digests. The assertions are what a reader and an operator see: files,
+received messages (parsed with ``email``), and what the ledger says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from builders import BRIEFING_NEWS, Clock, rss_document
+from conftest import REPO
+from feedserver import FeedServer
+from newswatch.app import Monitor, make_monitor
+from newswatch.config import load_config
+from newswatch.model import DeliveryStatus, DigestStatus
+from smtpserver import PASSWORD, USERNAME, Mode, SmtpServer
+
+TOPICS_FILE = REPO / "config" / "topics.yaml"
+
+
+class Newsroom:
+    """Two outlets, a newswatch config with a Markdown and an email channel, and a clock."""
+
+    def __init__(
+        self,
+        feed_server: FeedServer,
+        smtp: SmtpServer,
+        folder: Path,
+        database_url: str,
+        clock: Clock,
+    ) -> None:
+        self.server = feed_server
+        self.smtp = smtp
+        self.folder = folder
+        self.database_url = database_url
+        self.clock = clock
+        self.items: dict[str, list[tuple[str, str, str, str]]] = {"wire": [], "daily": []}
+        self.urls = {name: self._serve(name) for name in self.items}
+        self.digests_dir = folder / "digests"
+        self._opened: list[Monitor] = []
+
+    def _serve(self, outlet: str) -> str:
+        body = rss_document(self.items[outlet], title=f"{outlet.title()} News")
+        return self.server.route(
+            f"/{outlet}.xml", body=body, headers={"Content-Type": "application/rss+xml"}
+        )
+
+    def publish(self, outlet: str, key: str, *, suffix: str = "") -> None:
+        """Put one of the briefing stories into an outlet's feed (newest first)."""
+        title, text = BRIEFING_NEWS[key]
+        slug = f"{key}{suffix}"
+        link = f"https://{outlet}.example/{slug}"
+        self.items[outlet].insert(0, (f"{outlet}-{slug}", title, link, text))
+        self._serve(outlet)
+
+    def channel(self, **overrides: Any) -> dict[str, Any]:
+        """A digest channel config with both deliveries (override any key)."""
+        channel: dict[str, Any] = {
+            "schedule": "0 7 * * *",
+            "timezone": "Europe/Kyiv",
+            "markdown": {"dir": str(self.digests_dir)},
+            "email": {
+                "to": ["analyst@example.org"],
+                "from": "newswatch@example.org",
+                "smtp": self.smtp.smtp_config(),
+            },
+        }
+        channel.update(overrides)
+        return channel
+
+    def write_config(self, digests: dict[str, Any] | None = None) -> Path:
+        import yaml
+
+        config = {
+            "database": {"url": self.database_url},
+            "fetch": {"timeout": "3s", "default_interval": "30m"},
+            "feeds": [{"url": url, "name": name.title()} for name, url in self.urls.items()],
+            "topics_file": str(TOPICS_FILE),
+            "digests": digests if digests is not None else {"daily": self.channel()},
+        }
+        path = self.folder / "newswatch.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        return path
+
+    def monitor(self, digests: dict[str, Any] | None = None) -> Monitor:
+        path = self.write_config(digests)
+        monitor = make_monitor(load_config(path, environ={}), clock=self.clock)
+        self._opened.append(monitor)
+        return monitor
+
+    def fetch(self, monitor: Monitor) -> None:
+        self.clock.advance(minutes=31)
+        monitor.fetch(everything=True)
+
+    def close(self) -> None:
+        for monitor in self._opened:
+            monitor.close()
+
+
+@pytest.fixture
+def newsroom(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    database_url: str,
+    clock: Clock,
+) -> Iterator[Newsroom]:
+    room = Newsroom(feed_server, smtp_server, tmp_path, database_url, clock)
+    yield room
+    room.close()
+
+
+def started(room: Newsroom, digests: dict[str, Any] | None = None) -> Monitor:
+    """A monitor whose first fetch (all backlog) is done, so later articles count as news."""
+    room.publish("wire", "bakery", suffix="-old")
+    monitor = room.monitor(digests)
+    room.fetch(monitor)
+    return monitor
+
+
+def parts(message: EmailMessage) -> dict[str, str]:
+    """The text and HTML alternatives of a digest email."""
+    found: dict[str, str] = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            assert isinstance(part, EmailMessage)
+            found[part.get_content_subtype()] = str(part.get_content())
+    return found
+
+
+def ledger_items(monitor: Monitor, channel: str = "daily") -> list[int]:
+    ids: list[int] = []
+    for digest in monitor.storage.list_digests(channel, limit=1000):
+        full = monitor.storage.get_digest(digest.id)
+        assert full is not None
+        ids.extend(item.article_id for item in full.items)
+    return ids
+
+
+# -- the user's first digest ------------------------------------------------------------------
+
+
+def test_markdown_and_email_digest_grouped_by_topic_with_clusters_and_evidence(
+    newsroom: Newsroom,
+) -> None:
+    monitor = started(newsroom)
+    # The same story from two outlets (a syndicated copy), and three more stories.
+    newsroom.publish("wire", "guarantees")
+    newsroom.publish("daily", "guarantees")
+    newsroom.publish("daily", "donbas")
+    newsroom.publish("wire", "assets")
+    newsroom.publish("daily", "relations")
+    newsroom.publish("wire", "bakery")
+    newsroom.fetch(monitor)
+
+    (run,) = monitor.send_digests()
+
+    assert run.status == "sent"
+    assert run.digest.article_count == 5  # the bakery matched no topic
+    assert run.digest.story_count == 4  # the two copies are one story
+    # Markdown: one file named by the channel-local date, and an index.
+    local_date = newsroom.clock.now.astimezone(monitor.config.digests["daily"].zone).date()
+    path = newsroom.digests_dir / "daily" / f"{local_date:%Y-%m-%d}.md"
+    markdown = path.read_text(encoding="utf-8")
+    assert f"]({path.name})" in (path.parent / "index.md").read_text(encoding="utf-8")
+    for heading in (
+        "## Security guarantees",
+        "## Donbas",
+        "## Frozen Russian assets",
+        "## US–Ukraine relations",
+    ):
+        assert any(line.startswith(heading) for line in markdown.splitlines()), heading
+    assert "bakery" not in markdown.lower()
+    # Each story once, under its best topic, with the other outlet and the evidence.
+    assert markdown.count("Allies draft NATO-style security guarantees") == 2  # top + section
+    assert "Also reported by: [Wire]" in markdown or "Also reported by: [Daily]" in markdown
+    assert "- Why: `" in markdown
+    assert "- Also in: " in markdown  # the guarantees story also matched the peace talks
+    # Email: exactly one multipart/alternative message with the ledger's Message-ID.
+    (message,) = newsroom.smtp.received
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Message-ID"] == run.digest.message_id
+    assert message["To"] == "analyst@example.org"
+    assert message["Subject"] == f"newswatch daily: 5 new articles ({local_date:%Y-%m-%d})"
+    bodies = parts(message)
+    assert set(bodies) == {"plain", "html"}
+    assert "Allies draft NATO-style security guarantees for Ukraine" in bodies["plain"]
+    assert bodies["html"].count("Allies draft NATO-style security guarantees") == 2
+    assert "Russia demands Ukraine withdraw from Donbas" in bodies["html"]
+
+
+def test_second_send_sends_nothing_new(newsroom: Newsroom) -> None:
+    monitor = started(newsroom)
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    (first,) = monitor.send_digests()
+    newsroom.clock.advance(minutes=5)
+
+    (second,) = monitor.send_digests()
+
+    assert first.status == "sent"
+    assert second.status == "empty"
+    assert second.digest.article_count == 0
+    assert len(newsroom.smtp.received) == 1  # no email for an empty period by default
+    note = Path(second.digest.deliveries[0].target).read_text(encoding="utf-8")
+    assert "No new items" in note
+    assert Path(second.digest.deliveries[0].target).name != Path(first.digest.deliveries[0].target).name
+    assert len(ledger_items(monitor)) == 1
+
+
+def test_smtp_down_then_back_delivers_pending_articles_exactly_once(newsroom: Newsroom) -> None:
+    monitor = started(newsroom)
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    newsroom.smtp.stop()
+
+    (failed,) = monitor.send_digests()
+
+    assert failed.status == "failed"
+    assert "cannot connect" in failed.errors[0]
+    assert failed.digest.status is DigestStatus.PENDING  # kept for a retry
+    email = next(d for d in failed.digest.deliveries if d.kind == "email")
+    assert email.status is DeliveryStatus.PENDING
+    assert email.next_attempt_at is not None
+
+    # More news arrives while the mail server is down; then it comes back.
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+    newsroom.smtp.start()
+    retried, fresh = monitor.send_digests()
+
+    assert retried.digest.id == failed.digest.id
+    assert retried.status == "sent"
+    assert fresh.status == "sent"
+    first, second = newsroom.smtp.received
+    assert first["Message-ID"] == failed.digest.message_id
+    assert "frozen Russian assets" in parts(first)["plain"]
+    assert "Donbas" not in parts(first)["plain"]
+    assert "Russia demands Ukraine withdraw from Donbas" in parts(second)["plain"]
+    assert "frozen Russian assets" not in parts(second)["plain"]
+    items = ledger_items(monitor)
+    assert len(items) == len(set(items)) == 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "temporary", "reason"),
+    [
+        (Mode(reply_at="mail", reply="421 4.3.2 service shutting down"), True, "421"),
+        (Mode(reply_at="rcpt", reply="450 4.2.1 mailbox busy"), True, "450"),
+        (Mode(reply_at="data", reply="451 4.3.0 local error"), True, "451"),
+        (Mode(reply_at="rcpt", reply="550 5.1.1 user unknown"), False, "550"),
+        (Mode(reply_at="mail", reply="553 5.1.8 sender rejected"), False, "553"),
+        (Mode(drop_during_data=True), True, "closed"),
+        (Mode(stall_seconds=2.5), True, "timed out"),
+    ],
+    ids=["421", "450", "451", "550", "553", "dropped-in-data", "timeout"],
+)
+def test_smtp_failures_are_retried_only_when_temporary(
+    newsroom: Newsroom, mode: Mode, temporary: bool, reason: str
+) -> None:
+    channel = newsroom.channel()
+    channel["email"]["smtp"]["timeout"] = "1s"
+    monitor = started(newsroom, {"daily": channel})
+    newsroom.publish("wire", "nato")
+    newsroom.fetch(monitor)
+    newsroom.smtp.mode = mode
+
+    (run,) = monitor.send_digests()
+
+    assert run.status == "failed"
+    assert reason in run.errors[0]
+    email = next(d for d in run.digest.deliveries if d.kind == "email")
+    assert email.last_error is not None
+    assert reason in email.last_error
+    newsroom.smtp.mode = Mode()
+    newsroom.smtp.received.clear()  # a stalled DATA may have been accepted after the timeout
+    newsroom.clock.advance(minutes=1)
+    runs = monitor.send_digests()
+
+    retried = [r for r in runs if r.digest.id == run.digest.id]
+    if temporary:
+        assert email.status is DeliveryStatus.PENDING
+        assert retried[0].status == "sent"
+        assert [m["Message-ID"] for m in newsroom.smtp.received] == [run.digest.message_id]
+    else:
+        assert email.status is DeliveryStatus.FAILED
+        assert run.digest.status is DigestStatus.FAILED
+        assert retried == []  # reported, not retried forever
+        assert newsroom.smtp.received == []
+    assert len(ledger_items(monitor)) == 1
+
+
+def test_authentication_failure_is_clear_and_never_shows_the_password(
+    feed_server: FeedServer,
+    smtp_auth_server: SmtpServer,
+    tmp_path: Path,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    room = Newsroom(feed_server, smtp_auth_server, tmp_path, f"sqlite:///{tmp_path}/n.db", clock)
+    channel = room.channel()
+    channel["email"]["smtp"].update(username=USERNAME, password_env="DIGEST_SMTP_PASSWORD")
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "wrong-" + PASSWORD)
+    try:
+        monitor = started(room, {"daily": channel})
+        room.publish("wire", "assets")
+        room.fetch(monitor)
+
+        (run,) = monitor.send_digests()
+        assert run.status == "failed"
+        assert f"authentication as '{USERNAME}' refused: 535" in run.errors[0]
+        assert PASSWORD not in json.dumps([run.errors, str(run.digest)])
+
+        monkeypatch.setenv("DIGEST_SMTP_PASSWORD", PASSWORD)
+        room.clock.advance(minutes=1)
+        # 535 is permanent: the digest is reported failed and not retried.
+        assert [r.status for r in monitor.send_digests()] == ["empty"]
+        assert smtp_auth_server.received == []
+        assert monitor.storage.list_digests()[-1].status is DigestStatus.FAILED
+    finally:
+        room.close()
+
+
+def test_digest_built_but_not_delivered_is_delivered_by_the_next_run(newsroom: Newsroom) -> None:
+    monitor = started(newsroom)
+    newsroom.publish("wire", "relations")
+    newsroom.fetch(monitor)
+    # A process builds the digest and dies before delivering it.
+    built, _ = monitor.digests.build("daily", newsroom.clock.now)
+    monitor.close()
+
+    restarted = newsroom.monitor()
+    newsroom.clock.advance(minutes=2)
+    retried, fresh = restarted.send_digests()
+
+    assert retried.digest.id == built.id
+    assert retried.status == "sent"
+    assert fresh.status == "empty"
+    (message,) = newsroom.smtp.received
+    assert message["Message-ID"] == built.message_id
+    assert "Trump and Zelensky discuss minerals deal" in parts(message)["plain"]
+
+
+def test_preview_records_and_sends_nothing(
+    newsroom: Newsroom, run_cli: Callable[..., Result]
+) -> None:
+    monitor = started(newsroom)
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+
+    (preview,) = monitor.preview_digests()
+
+    assert "Russia demands Ukraine withdraw from Donbas" in preview.body.markdown
+    assert monitor.storage.list_digests() == []
+    assert newsroom.smtp.received == []
+    assert not newsroom.digests_dir.exists()
+
+
+# -- schedules ---------------------------------------------------------------------------------
+
+
+def test_missed_slots_are_caught_up_by_one_digest_covering_the_gap(newsroom: Newsroom) -> None:
+    monitor = started(newsroom)
+    (first,) = monitor.send_digests()
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    # newswatch is down for three days: three 07:00 slots pass.
+    newsroom.clock.advance(days=3)
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+
+    runs = monitor.run_scheduled_digest("daily")
+    again = monitor.run_scheduled_digest("daily")
+
+    (caught_up,) = runs
+    assert again == []
+    assert caught_up.status == "sent"
+    zone = monitor.config.digests["daily"].zone
+    slot = caught_up.digest.period_end.astimezone(zone)
+    assert (slot.hour, slot.minute) == (7, 0)
+    assert caught_up.digest.period_end <= newsroom.clock.now
+    assert newsroom.clock.now - caught_up.digest.period_end < timedelta(days=1)
+    assert caught_up.digest.period_start == first.digest.period_end
+    # The slot ends before the article fetched after the restart: that one waits for the next.
+    assert caught_up.digest.article_count == 1
+    assert "frozen Russian assets" in parts(newsroom.smtp.received[-1])["plain"]
+    (preview,) = monitor.preview_digests()
+    assert preview.view.articles == 1
+    assert "Russia demands Ukraine withdraw from Donbas" in preview.body.text
+    assert len(newsroom.smtp.received) == 1  # the first digest was empty: no email
+
+
+def test_daily_slots_across_a_dst_change_keep_local_time_and_dates(
+    newsroom: Newsroom, clock: Clock
+) -> None:
+    # Kyiv leaves summer time on Sunday 25 October 2026 (04:00 EEST -> 03:00 EET).
+    clock.now = datetime(2026, 10, 23, 12, 0, tzinfo=UTC)
+    monitor = started(newsroom)
+    monitor.send_digests()
+    ends = []
+    for day in (24, 25, 26):
+        clock.now = datetime(2026, 10, day, 1, 0, tzinfo=UTC)
+        newsroom.publish("wire", "assets", suffix=f"-{day}")
+        newsroom.fetch(monitor)
+        clock.now = datetime(2026, 10, day, 9, 0, tzinfo=UTC)
+        (run,) = monitor.run_scheduled_digest("daily")
+        assert run.status == "sent"
+        ends.append(run.digest.period_end)
+    assert [e.strftime("%m-%d %H:%M") for e in ends] == ["10-24 04:00", "10-25 05:00", "10-26 05:00"]
+    names = sorted(p.name for p in (newsroom.digests_dir / "daily").glob("2026-10-2[4-6]*.md"))
+    assert names == ["2026-10-24.md", "2026-10-25.md", "2026-10-26.md"]
+
+
+def test_two_processes_building_the_same_slot_make_one_digest(newsroom: Newsroom) -> None:
+    monitor = started(newsroom)
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    other = newsroom.monitor()
+    slot = newsroom.clock.now.replace(minute=0, second=0, microsecond=0)
+
+    first, built_first = monitor.digests.build("daily", slot)
+    second, built_second = other.digests.build("daily", slot)
+
+    assert (built_first, built_second) == (True, False)
+    assert second.id == first.id
+    assert len(monitor.storage.list_digests()) == 1
+
+
+# -- channels ----------------------------------------------------------------------------------
+
+
+def test_channels_with_topic_subsets_each_get_their_articles_once(newsroom: Newsroom) -> None:
+    digests = {
+        "daily": newsroom.channel(),
+        "assets-desk": {
+            "topics": ["frozen-assets"],
+            "markdown": {"dir": str(newsroom.digests_dir)},
+        },
+    }
+    monitor = started(newsroom, digests)
+    newsroom.publish("wire", "assets")
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+
+    runs = {run.digest.channel: run for run in monitor.send_digests()}
+
+    assert runs["daily"].digest.article_count == 2
+    assert runs["assets-desk"].digest.article_count == 1
+    desk = Path(runs["assets-desk"].digest.deliveries[0].target).read_text(encoding="utf-8")
+    assert "frozen Russian assets" in desk
+    assert "Donbas" not in desk
+    assert len(newsroom.smtp.received) == 1  # the desk has no email delivery
+
+
+def test_max_per_topic_lists_the_rest_compactly_and_still_records_them(
+    newsroom: Newsroom,
+) -> None:
+    monitor = started(newsroom, {"daily": newsroom.channel(max_per_topic=1, email=None)})
+    newsroom.publish("wire", "guarantees")
+    newsroom.publish("daily", "guarantees-2")
+    newsroom.fetch(monitor)
+
+    (run,) = monitor.send_digests()
+
+    markdown = Path(run.digest.deliveries[0].target).read_text(encoding="utf-8")
+    assert "More in Security guarantees for Ukraine:" in markdown
+    assert run.digest.article_count == 2
+
+
+def test_send_empty_emails_a_note_for_an_empty_period(newsroom: Newsroom) -> None:
+    monitor = started(newsroom, {"daily": newsroom.channel(send_empty=True)})
+
+    (run,) = monitor.send_digests()
+
+    assert run.status == "empty"
+    (message,) = newsroom.smtp.received
+    assert "No new items" in parts(message)["plain"]
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_cli_send_list_and_failure_exit_codes(
+    newsroom: Newsroom, run_cli: Callable[..., Result]
+) -> None:
+    # The CLI runs on the real clock: move the test clock there for the fetches.
+    newsroom.clock.now = datetime.now(UTC) - timedelta(hours=2)
+    monitor = started(newsroom)
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    config = str(newsroom.write_config())
+    newsroom.smtp.stop()
+
+    failed = run_cli("--config", config, "digest", "send", "--json")
+
+    assert failed.exit_code == 1
+    result = json.loads(failed.stdout)
+    assert result["digest"] == "daily"
+    assert result["status"] == "failed"
+    assert result["articles"] == 1
+    assert "delivery failed: email analyst@example.org" in failed.stderr
+    assert "cannot connect" in failed.stderr
+
+    newsroom.smtp.start()
+    sent = run_cli("--config", config, "digest", "send", "--json")
+    assert sent.exit_code == 0, sent.stderr
+    statuses = [json.loads(line)["status"] for line in sent.stdout.splitlines()]
+    assert statuses == ["sent", "empty"]
+
+    listing = run_cli("--config", config, "digest", "list")
+    assert listing.exit_code == 0
+    assert "sent" in listing.stdout
+    assert "empty" in listing.stdout
+    unknown = run_cli("--config", config, "digest", "send", "weekly")
+    assert unknown.exit_code == 2
+    assert "no digest channel 'weekly'" in unknown.stderr

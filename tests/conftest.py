@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 
 from builders import Clock
 from feedserver import FeedServer, feed_server_fixture
-from smtpserver import SmtpServer, smtp_server_fixture
 from newswatch.app import Monitor, make_monitor
 from newswatch.cli import cli
 from newswatch.config import load_config
 from newswatch.storage import Storage, open_storage
+from smtpserver import SmtpServer, smtp_server_fixture
 
 #: Set by .ci/run: a PostgreSQL server where the tests may create and drop databases.
 POSTGRES_ENV = "NEWSWATCH_TEST_POSTGRES_URL"

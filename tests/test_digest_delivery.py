@@ -214,7 +214,8 @@ def test_second_send_sends_nothing_new(newsroom: Newsroom) -> None:
     assert len(newsroom.smtp.received) == 1  # no email for an empty period by default
     note = Path(second.digest.deliveries[0].target).read_text(encoding="utf-8")
     assert "No new items" in note
-    assert Path(second.digest.deliveries[0].target).name != Path(first.digest.deliveries[0].target).name
+    first_file = Path(first.digest.deliveries[0].target)
+    assert Path(second.digest.deliveries[0].target).name != first_file.name
     assert len(ledger_items(monitor)) == 1
 
 
@@ -416,7 +417,8 @@ def test_daily_slots_across_a_dst_change_keep_local_time_and_dates(
         (run,) = monitor.run_scheduled_digest("daily")
         assert run.status == "sent"
         ends.append(run.digest.period_end)
-    assert [e.strftime("%m-%d %H:%M") for e in ends] == ["10-24 04:00", "10-25 05:00", "10-26 05:00"]
+    slots = [e.strftime("%m-%d %H:%M") for e in ends]
+    assert slots == ["10-24 04:00", "10-25 05:00", "10-26 05:00"]  # UTC: 07:00 EEST, then EET
     names = sorted(p.name for p in (newsroom.digests_dir / "daily").glob("2026-10-2[4-6]*.md"))
     assert names == ["2026-10-24.md", "2026-10-25.md", "2026-10-26.md"]
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from newswatch.errors import LedgerConflict
 
+from newswatch.errors import LedgerConflict
 from newswatch.model import (
     Article,
     Delivery,

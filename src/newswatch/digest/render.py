@@ -23,7 +23,8 @@ from newswatch.model import DigestBody
 TEMPLATE_NAMES = {"markdown": "digest.md.j2", "text": "digest.txt.j2", "html": "digest.html.j2"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>()#+!|~])")
-_LINE_START = re.compile(r"^(\s*)([-=>+]|\d+[.)])", re.MULTILINE)
+_BULLET_START = re.compile(r"^(\s*)([-=])")
+_NUMBER_START = re.compile(r"^(\s*\d+)([.)])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -47,7 +48,8 @@ def markdown_text(value: object) -> str:
     """Feed text made inert for Markdown: one line, every special character escaped."""
     text = " ".join(str(value).split())
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(r"\1\\\2", text)
+    text = _BULLET_START.sub(r"\1\\\2", text)
+    return _NUMBER_START.sub(r"\1\\\2", text)
 
 
 def markdown_url(url: str | None) -> str | None:

@@ -235,3 +235,27 @@ def test_smtp_password_comes_from_environment(
         smtp.password()
     monkeypatch.setenv("NW_TEST_SMTP_PASSWORD", "s3cret")
     assert smtp.password() == "s3cret"
+
+
+def test_subject_template_with_an_unknown_placeholder_is_refused(write_config: WriteConfig) -> None:
+    email = {"to": ["a@example.org"], "from": "b@example.org", "subject": "{digest} {title}"}
+    path = write_config({"digests": {"d": {"email": email}}})
+
+    message = error_of(path, environ={})
+
+    assert message.startswith(f"{path}: digests.d.email.subject: subject template")
+    assert "{digest}, {count}, {stories}, {date}" in message
+
+
+def test_digest_templates_folder_resolves_against_the_config(write_config: WriteConfig) -> None:
+    path = write_config({"digests": {"d": {"markdown": {"dir": "out"}, "templates": "tpl"}}})
+    assert error_of(path, environ={}).endswith(
+        f"templates folder {path.parent / 'tpl'} does not exist"
+    )
+    (path.parent / "tpl").mkdir()
+
+    digest = load_config(path, environ={}).digests["d"]
+
+    assert digest.templates == path.parent / "tpl"
+    assert digest.markdown is not None
+    assert digest.markdown.dir == path.parent / "out"

@@ -273,6 +273,8 @@ class DigestConfig(_Section):
             ) from None
         if self.markdown is None and self.email is None:
             raise ValueError("a digest needs a delivery: 'markdown', 'email' or both")
+        if self.templates is not None and not self.templates.is_dir():
+            raise ValueError(f"templates folder {self.templates} does not exist")
         return self
 
     @property

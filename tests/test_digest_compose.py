@@ -239,3 +239,19 @@ def test_slots_follow_daylight_saving_changes() -> None:
     assert next_slot("0 7 * * *", KYIV, before) == datetime(2026, 10, 25, 5, 0, tzinfo=UTC)
     spring = datetime(2026, 3, 28, 6, 0, tzinfo=UTC)  # summer time starts 29 March
     assert next_slot("0 7 * * *", KYIV, spring) == datetime(2026, 3, 29, 4, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("0 7 * * 1", datetime(2026, 11, 30, 5, 0, tzinfo=UTC)),  # crontab's 1 is Monday
+        ("0 7 * * 0", datetime(2026, 11, 29, 5, 0, tzinfo=UTC)),  # 0 and 7 are Sunday
+        ("0 7 * * 7", datetime(2026, 11, 29, 5, 0, tzinfo=UTC)),
+        ("0 7 * * 5-7", datetime(2026, 11, 27, 5, 0, tzinfo=UTC)),  # Friday to Sunday
+        ("0 7 * * sat", datetime(2026, 11, 28, 5, 0, tzinfo=UTC)),
+        ("30 0 7 * * *", datetime(2026, 11, 26, 5, 0, 30, tzinfo=UTC)),  # seconds first
+    ],
+)
+def test_schedules_read_weekdays_as_crontab_does(schedule: str, expected: datetime) -> None:
+    thursday = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    assert next_slot(schedule, KYIV, thursday) == expected

@@ -263,10 +263,10 @@ class DigestConfig(_Section):
 
     @model_validator(mode="after")
     def _check_schedule(self) -> DigestConfig:
-        from apscheduler.triggers.cron import CronTrigger
+        from newswatch.digest.schedule import trigger
 
         try:
-            CronTrigger.from_crontab(self.schedule, timezone=self.timezone)
+            trigger(self.schedule, self.timezone)
         except ValueError as exc:
             raise ValueError(
                 f"schedule {self.schedule!r} is not a valid cron expression: {exc}"

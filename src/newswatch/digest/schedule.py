@@ -16,9 +16,66 @@ from apscheduler.triggers.cron import CronTrigger
 _LOOKBACK = timedelta(days=400)
 
 
-def trigger(schedule: str, zone: ZoneInfo) -> CronTrigger:
-    """The cron trigger of a channel."""
-    return CronTrigger.from_crontab(schedule, timezone=zone)
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def trigger(schedule: str, zone: ZoneInfo | str) -> CronTrigger:
+    """The cron trigger of a schedule, read as crontab(5) reads it.
+
+    Five fields (minute hour day month weekday), or six with a leading seconds field. Weekday
+    numbers are crontab's (0 and 7 are Sunday): APScheduler 3 counts from Monday, so they are
+    translated to names here rather than handed over as they are.
+
+    Raises:
+        ValueError: the expression is not a valid schedule.
+    """
+    fields = schedule.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        second=second,
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_weekdays(weekday),
+        timezone=zone,
+    )
+
+
+def _weekdays(field: str) -> str:
+    """A crontab weekday field as APScheduler weekday names (``*`` stays ``*``)."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        spec, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"weekday step must be at least 1 in {field!r}")
+        if spec == "*":
+            first, last = 0, 6
+        elif "-" in spec:
+            low, _, high = spec.partition("-")
+            first, last = _weekday(low, field), _weekday(high, field, upper=True)
+        else:
+            first = _weekday(spec, field)
+            last = 6 if step_text else first
+        if first > last:
+            raise ValueError(f"weekday range {spec!r} runs backwards in {field!r}")
+        days.update(day % 7 for day in range(first, last + 1, step))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday(text: str, field: str, *, upper: bool = False) -> int:
+    if text in _WEEKDAYS:
+        return _WEEKDAYS.index(text)
+    if text.isdigit() and 0 <= int(text) <= 7:
+        value = int(text)
+        return value if upper or value != 7 else 0
+    raise ValueError(f"{text!r} is not a weekday (0-7 or sun-sat) in {field!r}")
 
 
 def next_slot(schedule: str, zone: ZoneInfo, now: datetime) -> datetime | None:

@@ -10,32 +10,44 @@ rendered with ``Renderer("Europe/Kyiv").render("html", view)``; with FILE that d
 example a digest saved from a real run) is checked instead.
 
 Needs Debian's Chromium (``apt-get install -y --no-install-recommends chromium``); set
-``CHROMIUM=/path/to/binary`` to use another one. Nothing leaves the machine: every Chromium run
-goes through a recording HTTP proxy on 127.0.0.1 (standard library only) and resolves every host
-name to 127.0.0.1, so a request the page makes is recorded instead of sent.
+``CHROMIUM=/path/to/binary`` to use another one. Each Chromium run is limited to --timeout
+seconds (default 60); the whole check takes about 5 s. Nothing leaves the machine: every run
+sends its http(s) requests to a recording proxy on 127.0.0.1 (standard library only) and
+resolves every host name to 127.0.0.1. Chromium's own background traffic is switched off by
+flags (see CHROMIUM_FLAGS), so whatever the proxy records was asked for by the page.
 
-Checks, each printed as PASS or FAIL with its figures (the exit status is 1 if any fails, 2 if
-Chromium is missing or the input cannot be read):
+Four Chromium runs; each check is printed as PASS or FAIL with its figures, and the exit status
+is 1 if any fails, 2 if Chromium is missing or FILE cannot be read:
 
-1. requests: the page under test, loaded at phone and desktop width, made no request at all
-   (the proxy recorded none). A canary run first proves the recorder works: a throw-away copy
-   that loads an image from ``http://canary.newswatch-check.invalid/`` must be recorded.
-2. DOM (Chromium's ``--dump-dom`` after load, parsed again): no ``script``, ``iframe``, ``frame``,
-   ``img``, ``object``, ``embed``, ``link``, ``base`` or ``form`` element, no ``meta`` refresh, no
-   ``on*`` attribute, no ``url(`` in a ``style`` attribute, every ``<a href>`` is http(s) or
-   ``#...``. For the sample, the hostile ``<script>alert("x")</script>`` title must be in the DOM
-   as text. That no script ran follows from those checks together with the measuring run below,
-   which proves JavaScript is enabled in this Chromium.
-3. screenshots: ``phone.png`` (390x2400) and ``desktop.png`` (1280x2400) in the output folder
-   (default /tmp/newswatch-html-check/) exist, have the requested pixel size and are not trivially
-   small (a blank page compresses to a few KB).
-4. phone layout: a copy of the document with a small inline script appended (the copy may run
-   script, the document under test may not) reports ``document.documentElement.scrollWidth``
-   and every element whose right edge passes the viewport, through the title, at 390 px;
-   scrollWidth must be <= 390. The same is measured at 1280 px for the report.
+1. The document itself at 390x2400 (phone) and 1280x2400 (desktop), with ``--dump-dom`` and
+   ``--screenshot``:
 
-The output folder also keeps the document checked (``digest.html``), the DOM dumps and the
-measuring copy, for a look by hand.
+   - requests: the proxy recorded none.
+   - screenshots: ``phone.png`` and ``desktop.png`` in the output folder (default
+     /tmp/newswatch-html-check/) exist, have the requested pixel size and are not trivially
+     small (a blank page compresses to a few KB).
+   - DOM after load, parsed again: no ``script``, ``iframe``, ``frame``, ``img``, ``object``,
+     ``embed``, ``link``, ``base`` or ``form`` element, no ``meta`` refresh, no ``on*``
+     attribute, no ``url(`` in a ``style`` attribute, every ``<a href>`` is http(s) or ``#...``.
+     For the sample, the hostile ``<script>``, ``<img>`` and ``<iframe>`` feed text must be in the
+     DOM as text.
+
+2. A measuring page at 390 and at 1280 px: the document in a sandboxed ``srcdoc`` iframe of that
+   width (its own scripts could not run), measured from outside by a small inline script that
+   writes ``document.documentElement.scrollWidth`` and every box or text that passes the right
+   edge into the title, read back from ``--dump-dom``. An iframe sets the width, not
+   ``--window-size``, because headless Chromium lays a page out at least 500 px wide until
+   ``--screenshot`` resizes it, after load, and ``--dump-dom`` is taken at load.
+
+   - no horizontal scrolling on a phone: scrollWidth <= 390 with a 390 px viewport; if not, the
+     overflowing elements are listed. The desktop figures are printed for information.
+   - JavaScript runs in this Chromium (the measuring script reported), so the DOM checks above
+     mean that nothing in the document could run script.
+   - the recorder works: a hidden image from ``http://canary.newswatch-check.invalid/`` in the
+     measuring page was recorded, and nothing else was.
+
+The output folder also keeps ``digest.html`` (the document checked: FILE is copied there), the
+DOM dumps (``*.dom.html``) and the measuring pages, for a look by hand.
 """
 
 from __future__ import annotations
@@ -63,9 +75,15 @@ DEFAULT_OUT = Path("/tmp/newswatch-html-check")
 PHONE = (390, 2400)
 DESKTOP = (1280, 2400)
 MIN_PNG_BYTES = 8 * 1024
-CANARY_URL = "http://canary.newswatch-check.invalid/probe.gif"
+CANARY_HOST = "canary.newswatch-check.invalid"
+CANARY_URL = f"http://{CANARY_HOST}/probe.gif"
 TITLE_MARK = "NWCHECK:"
-HOSTILE_TEXT = '<script>alert("x")</script>'
+# Feed text in sample_view() that must come out as text, not markup.
+HOSTILE_TEXTS = (
+    '<script>alert("x")</script>',
+    '<img src="https://tracker.example/p.gif">',
+    '<iframe src="https://evil.example"></iframe>',
+)
 FORBIDDEN_TAGS = frozenset(
     {"script", "iframe", "frame", "frameset", "img", "object", "embed", "link", "base", "form"}
 )
@@ -89,36 +107,57 @@ CHROMIUM_FLAGS = (
     "--no-pings",
     "--metrics-recording-only",
     "--hide-scrollbars",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+    "--disable-features=NetworkTimeServiceQuerying,Translate,OptimizationHints,MediaRouter",
+    # Two of Chromium's own services ask anyway (Gaia's ListAccounts at start-up, and an
+    # on-demand component update check); send them to a closed loopback port, not the recorder.
+    "--gaia-url=http://127.0.0.1:9/",
+    "--component-updater=url-source=http://127.0.0.1:9/",
 )
 
-MEASURE_SCRIPT = """<script>
-(function () {
-  function measure() {
-    var root = document.documentElement;
-    var viewport = root.clientWidth;
-    var over = [];
-    var all = document.body ? document.body.getElementsByTagName("*") : [];
-    for (var i = 0; i < all.length; i++) {
-      var el = all[i];
-      if (el.tagName === "SCRIPT" || el.hasAttribute("data-nwcheck")) continue;
-      var r = el.getBoundingClientRect();
-      if (r.right > viewport + 0.5) {
-        over.push({tag: el.tagName.toLowerCase(), id: el.id || "",
-                   text: (el.textContent || "").replace(/\\s+/g, " ").trim().slice(0, 60),
-                   left: Math.round(r.left), right: Math.round(r.right),
-                   width: Math.round(r.width), by: Math.round(r.right - viewport)});
-      }
-    }
-    document.title = "%s" + JSON.stringify({scrollWidth: root.scrollWidth, clientWidth: viewport,
-      innerWidth: window.innerWidth, scrollHeight: root.scrollHeight, overflowing: over});
-  }
-  measure();
-  window.addEventListener("load", measure);
-})();
+# The measuring page: the document under test in a sandboxed iframe (its own scripts, if any,
+# cannot run) exactly WIDTH CSS px wide, measured from outside by this page's script, which
+# reports through the title. An iframe, not the window, sets the width, because headless
+# Chromium lays a page out at least 500 px wide until --screenshot resizes it after load, and
+# --dump-dom is taken at load. The canary image proves that the recorder sees a page's requests.
+MEASURE_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>measuring</title></head>
+<body style="margin:0;padding:0">
+<iframe id="doc" sandbox="allow-same-origin" srcdoc="{srcdoc}"
+  style="display:block;border:0;margin:0;width:{width}px;height:{height}px"></iframe>
+<img alt="" src="{canary}" style="display:none">
+<script>
+window.addEventListener("load", function () {{
+  var doc = document.getElementById("doc").contentDocument;
+  var root = doc.documentElement;
+  var viewport = root.clientWidth;
+  var over = [];
+  function note(el, kind, r) {{
+    if (r.right > viewport + 0.5) {{
+      over.push({{tag: el.tagName.toLowerCase(), id: el.id || "", kind: kind,
+        text: (el.textContent || "").replace(/\\s+/g, " ").trim().slice(0, 60),
+        right: Math.round(r.right), width: Math.round(r.width),
+        by: Math.round(r.right - viewport)}});
+    }}
+  }}
+  var all = doc.body ? doc.body.getElementsByTagName("*") : [];
+  for (var i = 0; i < all.length; i++) {{
+    note(all[i], "box", all[i].getBoundingClientRect());
+  }}
+  // Text that runs out of its box (white-space:nowrap, a long unbroken word): its parent.
+  var walker = doc.createTreeWalker(doc.body || root, NodeFilter.SHOW_TEXT);
+  var range = doc.createRange();
+  while (walker.nextNode()) {{
+    range.selectNodeContents(walker.currentNode);
+    note(walker.currentNode.parentElement, "text", range.getBoundingClientRect());
+  }}
+  over.sort(function (a, b) {{ return b.by - a.by; }});
+  document.title = "{mark}" + JSON.stringify({{scrollWidth: root.scrollWidth,
+    clientWidth: viewport, innerWidth: doc.defaultView.innerWidth,
+    contentHeight: Math.ceil(root.getBoundingClientRect().height), overflowing: over}});
+}});
 </script>
-<img data-nwcheck="canary" alt="" src="%s" style="display:none">
-""" % (TITLE_MARK, CANARY_URL)
+</body></html>
+"""
 
 
 class ChromiumMissingError(RuntimeError):
@@ -170,7 +209,7 @@ def make_handler(recorder: Recorder) -> type[BaseHTTPRequestHandler]:
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _answer
         do_OPTIONS = do_PATCH = do_CONNECT = _answer
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # the recorder keeps what matters
 
     return Handler
@@ -211,7 +250,10 @@ def chromium_version(binary: str) -> str:
     try:
         dpkg = subprocess.run(
             ["dpkg-query", "-W", "-f", "${Version}", "chromium"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return version
@@ -274,7 +316,7 @@ class Chromium:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            raise RuntimeError(f"chromium did not finish within {self.timeout:.0f} s") from None
+            raise RuntimeError(f"chromium did not finish within {self.timeout:g} s") from None
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -368,11 +410,14 @@ def measurement(dom: str) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def measuring_copy(document: str) -> str:
-    at = document.lower().rfind("</body>")
-    if at < 0:
-        return document + MEASURE_SCRIPT
-    return document[:at] + MEASURE_SCRIPT + document[at:]
+def measuring_page(document: str, size: tuple[int, int]) -> str:
+    return MEASURE_PAGE.format(
+        srcdoc=html.escape(document, quote=True),
+        width=size[0],
+        height=size[1],
+        canary=CANARY_URL,
+        mark=TITLE_MARK,
+    )
 
 
 def describe_overflow(data: dict[str, object]) -> str:
@@ -384,6 +429,7 @@ def describe_overflow(data: dict[str, object]) -> str:
         if isinstance(item, dict):
             lines.append(
                 f"<{item.get('tag')}{' id=' + str(item['id']) if item.get('id') else ''}> "
+                f"({'its text' if item.get('kind') == 'text' else 'its box'}) "
                 f"right edge {item.get('right')} px (width {item.get('width')} px, "
                 f"{item.get('by')} px too far): {item.get('text')!r}"
             )
@@ -401,21 +447,6 @@ def render_sample() -> str:
 
     rendered: str = Renderer("Europe/Kyiv").render("html", module.sample_view())
     return rendered
-
-
-def check_recorder(report: Report, chromium: Chromium, out: Path) -> None:
-    """Prove the recorder catches a page's request: a canary page loads an image through it."""
-    canary_page = out / "canary.html"
-    canary_page.write_text(measuring_copy("<!DOCTYPE html><title>canary</title><body>"
-                                          "<p>canary</p></body>"), encoding="utf-8")
-    canary = chromium.run(canary_page, PHONE)
-    seen = [r for r in canary.requests if "canary.newswatch-check.invalid" in r]
-    report.check(
-        bool(seen),
-        "recorder works (canary)",
-        f"{len(seen)} canary request(s) recorded, {len(canary.requests)} in all: "
-        f"{canary.requests}",
-    )
 
 
 def check_dom(report: Report, dom: str, sample: bool) -> None:
@@ -446,16 +477,20 @@ def check_dom(report: Report, dom: str, sample: bool) -> None:
     report.check(
         audit.hrefs > 0 and not audit.bad_hrefs,
         "every <a href> is http(s) or #fragment",
-        f"{audit.hrefs} links; bad: {audit.bad_hrefs}" if audit.bad_hrefs
+        f"{audit.hrefs} links; bad: {audit.bad_hrefs}"
+        if audit.bad_hrefs
         else f"{audit.hrefs} links, all http(s) or #",
     )
     if sample:
-        shown = audit.text.count(HOSTILE_TEXT)
-        report.check(
-            shown > 0 and "script" not in audit.elements,
-            "hostile <script> shown as text only",
-            f"{HOSTILE_TEXT!r} appears {shown}x in the DOM text, 0 <script> elements",
-        )
+        for hostile in HOSTILE_TEXTS:
+            tag = hostile[1:].split(" ", 1)[0].split(">", 1)[0]
+            shown = audit.text.count(hostile)
+            report.check(
+                shown > 0 and tag not in audit.elements,
+                f"hostile <{tag}> shown as text only",
+                f"{hostile!r} appears {shown}x in the DOM text, "
+                f"{audit.elements.get(tag, 0)} <{tag}> elements",
+            )
 
 
 def check_screenshot(report: Report, path: Path, size: tuple[int, int]) -> None:
@@ -472,31 +507,46 @@ def check_screenshot(report: Report, path: Path, size: tuple[int, int]) -> None:
     )
 
 
-def check_layout(report: Report, chromium: Chromium, out: Path, document: str) -> bool:
-    copy = out / "measure.html"
-    copy.write_text(measuring_copy(document), encoding="utf-8")
-    js_ran = True
+def check_layout(report: Report, chromium: Chromium, out: Path, document: str) -> None:
+    """Measure the document in a phone-wide and a desktop-wide frame; check the recorder too."""
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
-        run = chromium.run(copy, size)
+        wrapper = out / f"measure-{label}.html"
+        wrapper.write_text(measuring_page(document, size), encoding="utf-8")
+        run = chromium.run(wrapper, DESKTOP)
         (out / f"measure-{label}.dom.html").write_text(run.dom, encoding="utf-8")
+        canary = [r for r in run.requests if CANARY_HOST in r]
+        others = [r for r in run.requests if CANARY_HOST not in r]
+        report.check(
+            bool(canary),
+            f"recorder sees a page's request (canary, {label} measuring run)",
+            f"{len(canary)} canary request(s) recorded: {canary}",
+        )
+        report.check(
+            not others,
+            f"no requests from the document in a {size[0]} px frame",
+            f"{len(others)} recorded" + (f": {others}" if others else ""),
+        )
         data = measurement(run.dom)
+        report.check(
+            data is not None,
+            f"JavaScript runs in this Chromium ({label} measuring run)",
+            "the measuring script reported" if data else "the measuring script did not report",
+        )
         if data is None:
-            report.check(False, f"{label} layout", "the measuring script did not report")
-            js_ran = False
             continue
         width = data.get("scrollWidth")
+        viewport = data.get("clientWidth")
         figures = (
-            f"scrollWidth {width} px, viewport {data.get('clientWidth')} px "
-            f"(innerWidth {data.get('innerWidth')}), page height {data.get('scrollHeight')} px"
+            f"scrollWidth {width} px, viewport {viewport} px "
+            f"(innerWidth {data.get('innerWidth')}), content height {data.get('contentHeight')} px"
         )
         if label == "phone":
-            ok = isinstance(width, int) and width <= size[0]
+            ok = viewport == size[0] and isinstance(width, int) and width <= size[0]
             report.check(ok, f"no horizontal scrolling at {size[0]} px", figures)
-            if not ok:
+            if isinstance(width, int) and width > size[0]:
                 report.info("overflowing at phone width", describe_overflow(data))
         else:
-            report.info(f"desktop layout at {size[0]} px", figures)
-    return js_ran
+            report.info(f"layout at {size[0]} px", figures)
 
 
 def check_page(report: Report, chromium: Chromium, out: Path, page: Path, sample: bool) -> None:
@@ -520,12 +570,24 @@ def check_page(report: Report, chromium: Chromium, out: Path, page: Path, sample
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("file", nargs="?", type=Path, help="HTML digest to check "
-                        "(default: render the hostile sample digest)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"folder for screenshots and dumps (default {DEFAULT_OUT})")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds allowed for each Chromium run (default 60)")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="HTML digest to check (default: render the hostile sample digest)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"folder for screenshots and dumps (default {DEFAULT_OUT})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds allowed for each Chromium run (default 60)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
 
@@ -556,17 +618,15 @@ def main(argv: list[str] | None = None) -> int:
         golden = ROOT / "tests" / "data" / "digests" / "sample.html"
         if golden.is_file():
             same = golden.read_text(encoding="utf-8") == document
-            report.info("golden file", f"{golden} {'matches' if same else 'DIFFERS from'} "
-                        "the rendering")
+            report.info(
+                "golden file", f"{golden} {'matches' if same else 'DIFFERS from'} the rendering"
+            )
 
     server, recorder = start_recorder()
     chromium = Chromium(binary, server.server_address[1], recorder, args.timeout)
     try:
-        check_recorder(report, chromium, out)
         check_page(report, chromium, out, page, sample)
-        js_ran = check_layout(report, chromium, out, document)
-        report.check(js_ran, "JavaScript is enabled (so 'no script ran' means something)",
-                     "the measuring copy's script ran" if js_ran else "it did not run")
+        check_layout(report, chromium, out, document)
     except RuntimeError as error:
         report.check(False, "chromium run", str(error))
     finally:
@@ -574,8 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         server.server_close()
 
     total = len(report.results)
-    print(f"{total - report.failed} passed, {report.failed} failed "
-          f"in {time.monotonic() - started:.1f} s; files in {out}")
+    print(
+        f"{total - report.failed} passed, {report.failed} failed "
+        f"in {time.monotonic() - started:.1f} s; files in {out}"
+    )
     return 1 if report.failed else 0
 
 

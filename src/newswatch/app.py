@@ -6,17 +6,24 @@ is one method call on the ``Monitor`` it returns.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from newswatch.config import Config, FetchConfig
 from newswatch.digest.runner import DigestRun, DigestRunner, Preview
 from newswatch.digest.schedule import next_slot
 from newswatch.errors import UsageError
 from newswatch.fetching.check import CheckReport, check_url
-from newswatch.ingest import FetchSummary, Progress, make_fetcher, refresh
-from newswatch.model import Digest, FeedDeclaration, StatusReport, TopicDefinition
+from newswatch.ingest import FetchSummary, Lease, Progress, make_fetcher, refresh
+from newswatch.model import (
+    DaemonStatus,
+    Digest,
+    FeedDeclaration,
+    StatusReport,
+    TopicDefinition,
+)
 from newswatch.opml import Outline, write_opml
 from newswatch.storage import FeedSyncResult, Storage, open_storage
 from newswatch.tagging.apply import TagSummary, document_of, make_tagger, tag_stored
@@ -78,8 +85,13 @@ class Monitor:
         everything: bool = False,
         urls: Sequence[str] = (),
         progress: Progress | None = None,
+        lease: Lease | None = None,
+        stop: threading.Event | None = None,
     ) -> FetchSummary:
         """Run one refresh pass over due feeds (or all, or the named ones).
+
+        ``lease`` takes the due feeds for one worker of several (the daemon); ``stop`` ends the
+        pass early when set.
 
         Raises:
             UsageError: a URL in ``urls`` is not a configured feed.
@@ -94,6 +106,8 @@ class Monitor:
             everything=everything,
             urls=urls,
             progress=progress,
+            lease=lease,
+            stop=stop,
         )
         # New and changed articles are tagged in the same pass (and any left untagged before).
         tagged = self.tag()
@@ -174,7 +188,16 @@ class Monitor:
             topics=tuple(self.storage.topic_counts(now)),
             articles=self.storage.count_articles(),
             last_digests={name: self.storage.last_digest(name) for name in self.config.digests},
+            daemons=tuple(self.daemon_status(now)),
         )
+
+    def daemon_status(self, now: datetime) -> list[DaemonStatus]:
+        """Daemons seen lately; one is running if it has not stopped and beat recently."""
+        stale = now - 3 * self.config.daemon.heartbeat
+        return [
+            DaemonStatus(info, info.stopped_at is None and info.heartbeat_at >= stale)
+            for info in self.storage.daemons(now - timedelta(days=1))
+        ]
 
 
 def feed_declarations(config: Config) -> list[FeedDeclaration]:

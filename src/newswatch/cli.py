@@ -24,6 +24,7 @@ from newswatch.app import (
     upgrade_database,
 )
 from newswatch.config import Config, FetchConfig, default_config_path, load_config
+from newswatch.daemon import Daemon
 from newswatch.errors import NewswatchError
 from newswatch.files import write_text_atomic
 from newswatch.ingest import FeedResult
@@ -405,6 +406,18 @@ def status(state: _State, as_json: bool) -> None:
             by_status[feed.status.value] = by_status.get(feed.status.value, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())) or "none"
         click.echo(f"database: {monitor.storage.url}")
+        running = [d for d in report.daemons if d.running]
+        if running:
+            for daemon in running:
+                info = daemon.info
+                click.echo(
+                    f"daemon:   running on {info.hostname} (pid {info.pid}) since "
+                    f"{iso(info.started_at)}, heartbeat {ago(info.heartbeat_at, now)}"
+                )
+        else:
+            previous = report.daemons[0].info if report.daemons else None
+            seen = f" (last seen {ago(previous.heartbeat_at, now)})" if previous else ""
+            click.echo(f"daemon:   not running{seen}")
         click.echo(f"feeds:    {len(report.feeds)} ({summary})")
         click.echo(f"articles: {report.articles}")
         failing = [f for f in report.feeds if f.last_error]
@@ -414,8 +427,8 @@ def status(state: _State, as_json: bool) -> None:
             click.echo("")
             click.echo(
                 table(
-                    ("topic", "articles", "last 24h"),
-                    [(t.slug, t.articles, t.last_24h) for t in report.topics],
+                    ("topic", "articles", "last 24h", "last 7d"),
+                    [(t.slug, t.articles, t.last_24h, t.last_7d) for t in report.topics],
                 )
             )
         if next_runs:
@@ -431,6 +444,32 @@ def status(state: _State, as_json: bool) -> None:
                     )
                 )
             click.echo(table(("digest", "last", "next"), rows))
+
+
+@cli.command("run")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log format (default: logging.format in the config).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default=None,
+    help="Log level (default: logging.level in the config).",
+)
+@pass_state
+def run_daemon(state: _State, log_format: str | None, log_level: str | None) -> None:
+    """Run the daemon in the foreground: fetch, tag and deliver digests on schedule.
+
+    Stops cleanly on SIGTERM or SIGINT; SIGHUP reloads the config.
+    """
+    path = state.config_path or default_config_path()
+    config = load_config(path)
+    level = "debug" if state.verbose > 1 else (log_level or config.logging.level)
+    configure_logging(level, log_format or config.logging.format)
+    sys.exit(Daemon(path).run(config))
 
 
 @cli.group()

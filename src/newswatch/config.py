@@ -324,6 +324,50 @@ class LoggingConfig(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class DaemonConfig(_Section):
+    """``daemon:`` how ``newswatch run`` paces itself."""
+
+    # How often the daemon looks for due feeds (each feed keeps its own interval).
+    poll_interval: Duration = timedelta(seconds=30)
+    # SIGTERM/SIGINT: how long in-flight work may take to finish before the process exits.
+    shutdown_timeout: Duration = timedelta(seconds=10)
+    heartbeat: Duration = timedelta(seconds=30)
+    # A worker's claim on the feeds it fetches; a dead worker's feeds are taken over after it.
+    lease: Duration = timedelta(minutes=10)
+    # When the daily maintenance (retention, statistics) runs, in UTC.
+    maintenance: str = "30 3 * * *"
+
+    @model_validator(mode="after")
+    def _check(self) -> DaemonConfig:
+        from newswatch.digest.schedule import trigger
+
+        try:
+            trigger(self.maintenance, "UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"maintenance {self.maintenance!r} is not a valid cron expression: {exc}"
+            ) from None
+        for name in ("poll_interval", "heartbeat", "lease"):
+            if getattr(self, name) < timedelta(seconds=1):
+                raise ValueError(f"{name} must be at least 1s")
+        return self
+
+
+class RetentionConfig(_Section):
+    """``retention:`` how long article text is kept (identities are kept for ever)."""
+
+    # Articles ingested longer ago become tombstones; none by default (keep everything).
+    articles: Duration | None = None
+
+
+class MetricsConfig(_Section):
+    """``metrics:`` an optional Prometheus endpoint served by ``newswatch run``."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=1, le=65535)
+
+
 class _RawConfig(_Section):
     """The config file as written, before the topics file is read."""
 
@@ -335,6 +379,9 @@ class _RawConfig(_Section):
     topics: list[TopicConfig] | None = None
     digests: dict[str, DigestConfig] = {}
     logging: LoggingConfig = LoggingConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    retention: RetentionConfig = RetentionConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
     def _one_topic_source(self) -> _RawConfig:
@@ -376,6 +423,9 @@ class Config(BaseModel):
     topics_path: Path | None
     digests: Mapping[str, DigestConfig]
     logging: LoggingConfig
+    daemon: DaemonConfig = DaemonConfig()
+    retention: RetentionConfig = RetentionConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @property
     def base_dir(self) -> Path:
@@ -493,6 +543,9 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
         topics_path=topics_path,
         digests=dict(raw.digests),
         logging=raw.logging,
+        daemon=raw.daemon,
+        retention=raw.retention,
+        metrics=raw.metrics,
     )
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
+from typing import Any
 
 from newswatch.config import FetchConfig
 from newswatch.fetching.errors import FeedParseError
@@ -81,6 +83,8 @@ def refresh(
     urls: Sequence[str] = (),
     progress: Progress | None = None,
     fetcher: Fetcher | None = None,
+    lease: Lease | None = None,
+    stop: threading.Event | None = None,
 ) -> FetchSummary:
     """Run one pass over the due feeds (or all of them, or those named).
 
@@ -92,15 +96,22 @@ def refresh(
         urls: fetch only these feeds (declared or current URLs).
         progress: called after each feed is done (result, done, total).
         fetcher: the HTTP fetcher to use (default: one built from ``settings``).
+        lease: take the due feeds with a lease for this worker (daemons sharing a database);
+            without one, every due feed is fetched.
+        stop: when set, downloads still running are cancelled and the pass ends early; what
+            was stored stays stored, the rest is fetched next time.
 
     Returns:
         Counts and per-feed results.
     """
     started = clock()
-    feeds = storage.due_feeds(started, everything=everything, urls=urls)
+    if lease is not None and not everything and not urls:
+        feeds = storage.claim_due_feeds(started, lease.owner, started + lease.duration)
+    else:
+        feeds = storage.due_feeds(started, everything=everything, urls=urls)
     fetcher = fetcher or make_fetcher(settings)
     processor = _Processor(storage, settings, clock)
-    results = asyncio.run(_fetch_all(feeds, fetcher, processor, progress)) if feeds else []
+    results = asyncio.run(_fetch_all(feeds, fetcher, processor, progress, stop)) if feeds else []
     processor.cluster_new_articles()
     elapsed = (clock() - started).total_seconds()
     summary = FetchSummary(
@@ -125,6 +136,18 @@ def refresh(
     return summary
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who takes the due feeds, and for how long before another worker may take them over."""
+
+    owner: str
+    duration: timedelta
+
+
+#: How often a running pass looks at its stop flag.
+_STOP_POLL = 0.2
+
+
 def make_fetcher(settings: FetchConfig) -> Fetcher:
     """A fetcher with the limits of the ``fetch:`` config."""
     return Fetcher(
@@ -137,7 +160,11 @@ def make_fetcher(settings: FetchConfig) -> Fetcher:
 
 
 async def _fetch_all(
-    feeds: Sequence[Feed], fetcher: Fetcher, processor: _Processor, progress: Progress | None
+    feeds: Sequence[Feed],
+    fetcher: Fetcher,
+    processor: _Processor,
+    progress: Progress | None,
+    stop: threading.Event | None,
 ) -> list[FeedResult]:
     loop = asyncio.get_running_loop()
     results: list[FeedResult] = []
@@ -166,18 +193,41 @@ async def _fetch_all(
         except Exception:  # an article page is an extra: it never fails the pass
             log.exception("full text failed: url=%s", url)
 
-    pages: list[asyncio.Task[None]] = []
+    pages: set[asyncio.Task[None]] = set()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as worker:
         async with fetcher:
-            for next_done in asyncio.as_completed([download(feed) for feed in feeds]):
-                feed, got = await next_done
-                result, wanted = await loop.run_in_executor(worker, processor.process, feed, got)
-                pages.extend(asyncio.create_task(full_text(feed, i, u)) for i, u in wanted)
-                results.append(result)
-                if progress is not None:
-                    progress(result, len(results), len(feeds))
-            await asyncio.gather(*pages)
+            pending: set[asyncio.Task[tuple[Feed, FetchResponse | FetchError]]] = {
+                asyncio.create_task(download(feed)) for feed in feeds
+            }
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending, timeout=_STOP_POLL, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    feed, got = task.result()
+                    result, wanted = await loop.run_in_executor(
+                        worker, processor.process, feed, got
+                    )
+                    pages.update(asyncio.create_task(full_text(feed, i, u)) for i, u in wanted)
+                    results.append(result)
+                    if progress is not None:
+                        progress(result, len(results), len(feeds))
+                if stop is not None and stop.is_set():
+                    log.info("fetch pass stopped early: %d feeds left", len(pending))
+                    await _cancel(pending | pages)
+                    return results
+            while pages:
+                _, pages = await asyncio.wait(pages, timeout=_STOP_POLL)
+                if stop is not None and stop.is_set():
+                    await _cancel(pages)
+                    break
     return results
+
+
+async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Processor:

@@ -256,6 +256,7 @@ class TopicCount:
     name: str
     articles: int
     last_24h: int
+    last_7d: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +267,7 @@ class StatusReport:
     topics: tuple[TopicCount, ...]
     articles: int
     last_digests: dict[str, Digest | None] = field(default_factory=dict)
+    daemons: tuple[DaemonStatus, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -317,3 +319,24 @@ class IngestResult:
     new_ids: tuple[int, ...] = ()
     updated_ids: tuple[int, ...] = ()
     unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonStatus:
+    """A daemon as ``status`` reports it: its record and whether it looks alive."""
+
+    info: DaemonInfo
+    running: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonInfo:
+    """A ``newswatch run`` process as its heartbeat row records it."""
+
+    id: str
+    hostname: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None

@@ -123,8 +123,28 @@ def status_json(
         "feeds": [feed_json(feed) for feed in report.feeds],
         "feed_counts": counts,
         "topics": [
-            {"slug": t.slug, "name": t.name, "articles": t.articles, "last_24h": t.last_24h}
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "articles": t.articles,
+                "last_24h": t.last_24h,
+                "last_7d": t.last_7d,
+            }
             for t in report.topics
+        ],
+        "daemon_running": any(d.running for d in report.daemons),
+        "daemons": [
+            {
+                "id": d.info.id,
+                "hostname": d.info.hostname,
+                "pid": d.info.pid,
+                "version": d.info.version,
+                "running": d.running,
+                "started_at": iso(d.info.started_at),
+                "heartbeat_at": iso(d.info.heartbeat_at),
+                "stopped_at": iso(d.info.stopped_at),
+            }
+            for d in report.daemons
         ],
         "digests": [
             {

@@ -16,8 +16,10 @@ from newswatch.model import (
     DigestItem,
     DigestStatus,
     Evidence,
+    Feed,
+    FeedStatus,
 )
-from newswatch.storage.tables import ArticleRow, DeliveryRow, DigestItemRow, DigestRow
+from newswatch.storage.tables import ArticleRow, DeliveryRow, DigestItemRow, DigestRow, FeedRow
 
 CONTENT_FIELDS = (
     "guid",
@@ -107,4 +109,35 @@ def digest_of(session: Session, row: DigestRow, *, items: bool = True) -> Digest
         article_count=row.article_count,
         story_count=row.story_count,
         completed_at=row.completed_at,
+    )
+
+
+def feed_of(row: FeedRow, articles: int) -> Feed:
+    """A feed row (and its article count) as a ``Feed``."""
+    return Feed(
+        id=row.id,
+        declared_url=row.declared_url,
+        url=row.url,
+        name=row.name,
+        title=row.title,
+        site_url=row.site_url,
+        status=FeedStatus(row.status),
+        active=row.active,
+        interval_seconds=row.interval_seconds,
+        full_text=row.full_text,
+        backfill=row.backfill,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        body_hash=row.body_hash,
+        redirect_url=row.redirect_url,
+        redirect_count=row.redirect_count,
+        consecutive_failures=row.consecutive_failures,
+        last_error=row.last_error,
+        last_problem=row.last_problem,
+        last_fetched_at=row.last_fetched_at,
+        last_success_at=row.last_success_at,
+        next_fetch_at=row.next_fetch_at,
+        created_at=row.created_at,
+        articles=int(articles),
+        ttl_seconds=row.ttl_seconds,
     )

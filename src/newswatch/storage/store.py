@@ -41,7 +41,8 @@ from newswatch.model import (
 from newswatch.storage import migrations
 from newswatch.storage.engine import make_engine, mask_url
 from newswatch.storage.ledger import DigestLedger
-from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, utc
+from newswatch.storage.operations import DaemonSupport
+from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, feed_of, utc
 from newswatch.storage.tables import (
     ArticleRow,
     ArticleTopicRow,
@@ -61,7 +62,7 @@ class FeedSyncResult:
     reactivated: tuple[str, ...] = ()
 
 
-class Storage(DigestLedger):
+class Storage(DigestLedger, DaemonSupport):
     """newswatch's database: feeds and their state, articles, topics, matches, digests."""
 
     def __init__(self, engine: Engine, url: str) -> None:
@@ -211,7 +212,7 @@ class Storage(DigestLedger):
         if not include_inactive:
             query = query.where(FeedRow.active.is_(True))
         with self._transaction() as session:
-            return [_feed(row, n) for row, n in session.execute(query)]
+            return [feed_of(row, n) for row, n in session.execute(query)]
 
     def get_feed(self, url: str) -> Feed | None:
         """The feed declared with ``url``, or currently fetched from it."""
@@ -229,7 +230,7 @@ class Storage(DigestLedger):
                 .select_from(ArticleRow)
                 .where(ArticleRow.feed_id == row.id, ArticleRow.removed_at.is_(None))
             )
-            return _feed(row, count or 0)
+            return feed_of(row, count or 0)
 
     def due_feeds(
         self, now: datetime, *, everything: bool = False, urls: Sequence[str] = ()
@@ -249,7 +250,7 @@ class Storage(DigestLedger):
                     FeedRow.next_fetch_at.is_(None) | (FeedRow.next_fetch_at <= now)
                 )
         with self._transaction() as session:
-            return [_feed(row, 0) for row in session.scalars(query)]
+            return [feed_of(row, 0) for row in session.scalars(query)]
 
     def record_fetch(
         self, feed_id: int, update: FeedUpdate, articles: Sequence[Article], now: datetime
@@ -273,6 +274,8 @@ class Storage(DigestLedger):
             feed.status = update.status.value
             feed.last_error_at = now if update.last_error else feed.last_error_at
             feed.updated_at = now
+            feed.lease_owner = None  # the fetch is done: whoever held the feed lets it go
+            feed.lease_expires_at = None
             if not articles:
                 return IngestResult()
             by_key, by_url, by_print = _existing_articles(session, feed_id, articles)
@@ -562,14 +565,16 @@ class Storage(DigestLedger):
             ]
 
     def topic_counts(self, now: datetime) -> list[TopicCount]:
-        """Articles per active topic: in all, and ingested in the last 24 hours."""
+        """Articles per active topic: in all, and ingested in the last 24 hours and 7 days."""
         since = now - timedelta(days=1)
+        week = now - timedelta(days=7)
         query = (
             select(
                 TopicRow.slug,
                 TopicRow.name,
                 func.count(ArticleRow.id),
                 func.coalesce(func.sum(case((ArticleRow.ingested_at >= since, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((ArticleRow.ingested_at >= week, 1), else_=0)), 0),
             )
             .select_from(TopicRow)
             .outerjoin(ArticleTopicRow, ArticleTopicRow.topic_id == TopicRow.id)
@@ -583,8 +588,8 @@ class Storage(DigestLedger):
         )
         with self._transaction() as session:
             return [
-                TopicCount(slug, name, int(total), int(recent))
-                for slug, name, total, recent in session.execute(query)
+                TopicCount(slug, name, int(total), int(day), int(seven))
+                for slug, name, total, day, seven in session.execute(query)
             ]
 
 
@@ -674,36 +679,6 @@ def _same_entry_new_guid(
 
 def _signature(row: ArticleRow) -> StorySignature:
     return StorySignature(row.id, row.feed_id, row.story_id, row.simhash, row.canonical_url)
-
-
-def _feed(row: FeedRow, articles: int) -> Feed:
-    return Feed(
-        id=row.id,
-        declared_url=row.declared_url,
-        url=row.url,
-        name=row.name,
-        title=row.title,
-        site_url=row.site_url,
-        status=FeedStatus(row.status),
-        active=row.active,
-        interval_seconds=row.interval_seconds,
-        full_text=row.full_text,
-        backfill=row.backfill,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        body_hash=row.body_hash,
-        redirect_url=row.redirect_url,
-        redirect_count=row.redirect_count,
-        consecutive_failures=row.consecutive_failures,
-        last_error=row.last_error,
-        last_problem=row.last_problem,
-        last_fetched_at=row.last_fetched_at,
-        last_success_at=row.last_success_at,
-        next_fetch_at=row.next_fetch_at,
-        created_at=row.created_at,
-        articles=int(articles),
-        ttl_seconds=row.ttl_seconds,
-    )
 
 
 def _copy_content(row: ArticleRow, article: Article) -> None:

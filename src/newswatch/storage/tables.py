@@ -270,3 +270,17 @@ class DeliveryRow(Base):
     delivered_at: Mapped[datetime | None]
     # A worker delivering this holds it until then, so two daemons never send it at once.
     claimed_until: Mapped[datetime | None]
+
+
+class DaemonRow(Base):
+    """A running (or lately running) ``newswatch run`` process and its heartbeat."""
+
+    __tablename__ = "daemons"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hostname: Mapped[str]
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(50))
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]

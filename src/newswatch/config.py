@@ -348,8 +348,8 @@ class DaemonConfig(_Section):
                 f"maintenance {self.maintenance!r} is not a valid cron expression: {exc}"
             ) from None
         for name in ("poll_interval", "heartbeat", "lease"):
-            if getattr(self, name) < timedelta(seconds=1):
-                raise ValueError(f"{name} must be at least 1s")
+            if getattr(self, name) < timedelta(seconds=0.1):
+                raise ValueError(f"{name} must be at least 0.1s")
         return self
 
 

@@ -143,6 +143,10 @@ class Daemon:
             self._lock.acquire()
         try:
             self._monitor = make_monitor(config, clock=self._clock)
+            if self._lock is not None:
+                # The lock proves no other daemon uses this database: leases left by one that
+                # was killed are stale, and need not wait for their expiry.
+                self.monitor.storage.release_leases(None)
             now = self._clock()
             self.monitor.storage.register_daemon(
                 DaemonInfo(self.id, socket.gethostname(), os.getpid(), __version__, now, now)

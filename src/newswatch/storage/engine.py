@@ -70,4 +70,8 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
+    # writes fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, which the busy
+    # timeout does not cover) when another connection wrote in between; the daemon's threads
+    # and CLI commands beside it would hit that. Readers are not blocked in WAL mode.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -56,14 +56,14 @@ class DaemonSupport:
                 row.lease_expires_at = until
             return [feed_of(row, 0) for row in rows]
 
-    def release_leases(self, owner: str) -> int:
-        """Give back every lease ``owner`` holds (a daemon stopping cleanly)."""
+    def release_leases(self, owner: str | None) -> int:
+        """Give back every lease ``owner`` holds (a daemon stopping cleanly), or all (``None``:
+        the only daemon a SQLite database allows, starting after a crash)."""
+        query = update(FeedRow).where(FeedRow.lease_owner.is_not(None))
+        if owner is not None:
+            query = query.where(FeedRow.lease_owner == owner)
         with self._transaction() as session:
-            result = session.execute(
-                update(FeedRow)
-                .where(FeedRow.lease_owner == owner)
-                .values(lease_owner=None, lease_expires_at=None)
-            )
+            result = session.execute(query.values(lease_owner=None, lease_expires_at=None))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # -- heartbeats --------------------------------------------------------------------------

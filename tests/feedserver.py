@@ -83,6 +83,7 @@ class RecordedRequest:
     headers: Mapping[str, str]  # lower-cased names; a repeated header is joined with ", "
     body: bytes = b""
     connection: int = 0  # serial number of the TCP connection it came on: 1, 2, ...
+    received_at: float = 0.0  # time.monotonic() when the request was read
 
     @property
     def target(self) -> str:
@@ -539,7 +540,9 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         target = urlsplit(self.path)
-        return RecordedRequest(self.command, target.path, target.query, headers, body, self.serial)
+        return RecordedRequest(
+            self.command, target.path, target.query, headers, body, self.serial, time.monotonic()
+        )
 
     def _failed(self, error: Exception) -> Route:
         """Record a failure in the test's own code (a body function, a file) and say so."""

@@ -6,6 +6,7 @@ digests on six-field cron schedules with a seconds field), so each test takes a 
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from builders import Clock
+from builders import Clock, rss_document
 from daemonproc import DaemonProcess
 from feedserver import FeedServer
 from newsroom import Newsroom
@@ -231,3 +232,47 @@ def test_a_slot_missed_while_stopped_is_sent_once_after_restart(
     assert daemon.wait(10) == 0
 
     assert len(emails_with(room.smtp, title)) == 1
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_one_postgresql_database_share_feeds_and_send_one_digest(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    postgres_url: str,
+    daemons: Callable[[Path], DaemonProcess],
+) -> None:
+    room = Newsroom(feed_server, smtp_server, tmp_path, postgres_url, Clock())
+    extra = {f"outlet{i}": f"/outlet{i}.xml" for i in range(6)}
+    for path in extra.values():
+        feed_server.route(path, body=rss_document([]), headers={"Content-Type": "text/xml"})
+    config = fast_config(room)
+    text = config.read_text(encoding="utf-8").replace(
+        "default_interval: 1s", "default_interval: 2s"
+    )
+    feeds = "".join(f"- url: {feed_server.url_for(p)}\n" for p in extra.values())
+    config.write_text(text.replace("feeds:\n", "feeds:\n" + feeds), encoding="utf-8")
+    room.publish("wire", "bakery", suffix="-old")
+
+    first, second = daemons(config), daemons(config)
+    first.wait_for_event("daemon.started")
+    second.wait_for_event("daemon.started")
+    time.sleep(2.5)  # past the backlog fetch
+    room.publish("wire", "assets")
+    title = "EU leaders debate using frozen Russian assets"
+    first.wait_for(lambda: emails_with(room.smtp, title), message="the digest email")
+    time.sleep(5)  # more slots and fetch rounds for both daemons
+    for daemon in (first, second):
+        daemon.signal(signal.SIGTERM)
+    assert [first.wait(10), second.wait(10)] == [0, 0]
+
+    assert len(emails_with(room.smtp, title)) == 1  # one digest, not two
+    for path in [*extra.values(), "/wire.xml", "/daily.xml"]:
+        times = [r.received_at for r in feed_server.requests_to(path)]
+        assert len(times) >= 3, path
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # Each feed once per interval (2 s, minus 10 % jitter): never by both daemons at once.
+        assert min(gaps) > 1.5, (path, gaps)
+    fetched_by = [sum(e["feeds"] for e in d.events("refresh.done")) for d in (first, second)]
+    assert sum(fetched_by) >= 8 * 3
+    room.close()

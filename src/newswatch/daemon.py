@@ -100,6 +100,16 @@ class SingleDaemonLock:
             self._handle = None
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///…`` URL (``None`` for other databases or in-memory)."""
     prefix = "sqlite:///"
@@ -143,10 +153,7 @@ class Daemon:
             self._lock.acquire()
         try:
             self._monitor = make_monitor(config, clock=self._clock)
-            if self._lock is not None:
-                # The lock proves no other daemon uses this database: leases left by one that
-                # was killed are stale, and need not wait for their expiry.
-                self.monitor.storage.release_leases(None)
+            self._release_stale_leases()
             now = self._clock()
             self.monitor.storage.register_daemon(
                 DaemonInfo(self.id, socket.gethostname(), os.getpid(), __version__, now, now)
@@ -171,6 +178,29 @@ class Daemon:
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+    def _release_stale_leases(self) -> None:
+        """Free leases a killed daemon left behind, where it is certain that it is dead.
+
+        Under the SQLite lock no other daemon can hold any. On PostgreSQL, leases of a daemon on
+        this machine whose process is gone are freed; those of other machines expire on their
+        own (``daemon.lease``).
+        """
+        storage = self.monitor.storage
+        if self._lock is not None:
+            storage.release_leases(None)
+            return
+        host = socket.gethostname()
+        for owner in storage.lease_owners():
+            parts = owner.split(":")
+            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+                continue
+            if not _process_alive(int(parts[1])):
+                freed = storage.release_leases(owner)
+                log.info(
+                    "freed the leases of a dead daemon",
+                    extra={"event": "daemon.leases_freed", "owner": owner, "feeds": freed},
+                )
 
     def stop(self) -> None:
         """Ask the daemon to stop (what SIGTERM does)."""

@@ -66,6 +66,17 @@ class DaemonSupport:
             result = session.execute(query.values(lease_owner=None, lease_expires_at=None))
             return int(getattr(result, "rowcount", 0) or 0)
 
+    def lease_owners(self) -> list[str]:
+        """The workers holding leases now (expired or not)."""
+        with self._transaction() as session:
+            return sorted(
+                set(
+                    session.scalars(
+                        select(FeedRow.lease_owner).where(FeedRow.lease_owner.is_not(None))
+                    )
+                )
+            )
+
     # -- heartbeats --------------------------------------------------------------------------
 
     def register_daemon(self, info: DaemonInfo) -> None:

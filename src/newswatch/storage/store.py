@@ -156,6 +156,7 @@ class Storage(DigestLedger, DaemonSupport):
         reactivated: list[str] = []
         wanted = {d.url: d for d in declared}
         with self._transaction() as session:
+            _serialize(session, "sync_feeds")
             rows = {row.declared_url: row for row in session.scalars(select(FeedRow))}
             for url, decl in wanted.items():
                 row = rows.get(url)
@@ -459,6 +460,7 @@ class Storage(DigestLedger, DaemonSupport):
             The active topics as stored, with their versions and ids.
         """
         with self._transaction() as session:
+            _serialize(session, "sync_topics")
             rows = {row.slug: row for row in session.scalars(select(TopicRow))}
             for topic in topics:
                 digest = _definition_hash(topic)
@@ -591,6 +593,17 @@ class Storage(DigestLedger, DaemonSupport):
                 TopicCount(slug, name, int(total), int(day), int(seven))
                 for slug, name, total, day, seven in session.execute(query)
             ]
+
+
+def _serialize(session: Session, name: str) -> None:
+    """Make concurrent callers of one operation take turns (daemons starting together).
+
+    PostgreSQL: a transaction-level advisory lock keyed by ``name``. SQLite: transactions
+    already begin IMMEDIATE, which serialises writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def open_storage(url: str, *, migrate: bool = True) -> Storage:

@@ -276,3 +276,33 @@ def test_two_daemons_on_one_postgresql_database_share_feeds_and_send_one_digest(
     fetched_by = [sum(e["feeds"] for e in d.events("refresh.done")) for d in (first, second)]
     assert sum(fetched_by) >= 8 * 3
     room.close()
+
+
+def test_prometheus_endpoint_reports_fetches_digests_and_durations(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    unused_port: int,
+    daemons: Callable[[Path], DaemonProcess],
+) -> None:
+    import httpx
+
+    room = Newsroom(feed_server, smtp_server, tmp_path, f"sqlite:///{tmp_path}/n.db", Clock())
+    config = fast_config(room)
+    config.write_text(
+        config.read_text(encoding="utf-8") + f"metrics:\n  enabled: true\n  port: {unused_port}\n",
+        encoding="utf-8",
+    )
+    daemon = daemons(config)
+    daemon.wait_for_event("refresh.done")
+    daemon.wait_for_event("digest.run")
+
+    page = httpx.get(f"http://127.0.0.1:{unused_port}/metrics", timeout=5).text
+
+    assert 'newswatch_fetches_total{outcome="fetched"} 2.0' in page
+    assert 'newswatch_job_duration_seconds_count{job="refresh"}' in page
+    assert 'newswatch_digest_runs_total{channel="daily",status="empty"}' in page
+    assert 'newswatch_feeds{status="ok"} 2.0' in page
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(10) == 0
+    room.close()

@@ -29,6 +29,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,7 @@ from newswatch.config import Config, load_config
 from newswatch.digest.schedule import trigger
 from newswatch.errors import ConfigError, NewswatchError
 from newswatch.ingest import Lease
+from newswatch.metrics import Metrics, make_metrics
 from newswatch.model import DaemonInfo
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,7 @@ class Daemon:
         self._monitor: Monitor | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._lock: SingleDaemonLock | None = None
+        self._metrics: Metrics | None = None
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     @property
@@ -158,6 +161,7 @@ class Daemon:
             self.monitor.storage.register_daemon(
                 DaemonInfo(self.id, socket.gethostname(), os.getpid(), __version__, now, now)
             )
+            self._metrics = make_metrics(config.metrics)
             self._install_signals()
             self._start_scheduler(config)
             log.info(
@@ -313,17 +317,27 @@ class Daemon:
     def _guard(self, name: str, job: Callable[..., None], *args: Any) -> Callable[[], None]:
         """Wrap a job: skip it once stopping, and log (never propagate) its failures."""
 
+        kind = name.split(":", 1)[0]
+
         def run() -> None:
             if self._stop.is_set():
                 return
+            started = time.monotonic()
+            failed = True
             try:
                 job(*args)
+                failed = False
             except NewswatchError as exc:
                 log.error(
                     "job failed", extra={"event": "job.failed", "job": name, "error": str(exc)}
                 )
             except Exception:
                 log.exception("job crashed", extra={"event": "job.crashed", "job": name})
+            finally:
+                if self._metrics is not None:
+                    self._metrics.duration.labels(kind).observe(time.monotonic() - started)
+                    if failed:
+                        self._metrics.errors.labels(kind).inc()
 
         return run
 
@@ -331,6 +345,9 @@ class Daemon:
         monitor = self.monitor
         lease = Lease(self.id, monitor.config.daemon.lease)
         summary = monitor.fetch(lease=lease, stop=self._stop)
+        if self._metrics is not None:
+            self._metrics.record_fetch(summary)
+            self._metrics.record_feeds(monitor.storage.list_feeds())
         if summary.feeds:
             log.info(
                 "refresh done",
@@ -357,6 +374,8 @@ class Daemon:
         if name not in monitor.config.digests:
             return
         for run in monitor.run_scheduled_digest(name):
+            if self._metrics is not None:
+                self._metrics.record_digest(run)
             log.info(
                 "digest run",
                 extra={

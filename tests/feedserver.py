@@ -487,6 +487,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond()
 
+    def do_POST(self) -> None:  # webhooks: the body is recorded with the request
+        self._respond()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the requests are recorded; stderr noise helps no one
 

@@ -170,6 +170,10 @@ class Monitor:
         self.tag()
         return self.digests.run_scheduled(name)
 
+    def send_alerts(self) -> list[DigestRun]:
+        """Send each topic alert's new high-scoring matches now (and retry what is due)."""
+        return [run for name in self.config.alerts for run in self.digests.send_alert(name)]
+
     def preview_digests(self, name: str | None = None) -> list[Preview]:
         """What each channel's next digest would contain now; nothing is recorded."""
         return [self.digests.preview(channel) for channel in self.digests.names(name)]

@@ -206,6 +206,9 @@ class SmtpConfig(_Section):
         return value
 
 
+#: Alert channels are named after their topic with this prefix.
+ALERT_PREFIX = "alert-"
+
 #: The placeholders a subject template may use, with sample values to validate it against.
 SUBJECT_FIELDS = {"digest": "daily", "count": 3, "stories": 2, "date": "2026-01-31"}
 
@@ -249,6 +252,8 @@ class DigestConfig(_Section):
     send_empty: bool = False
     markdown: MarkdownConfig | None = None
     email: EmailConfig | None = None
+    # POST the digest as JSON to this URL (chat bridges, automation).
+    webhook: HttpUrl | None = None
     # A folder whose digest.md.j2 / digest.txt.j2 / digest.html.j2 replace the shipped ones.
     templates: ConfigPath | None = None
 
@@ -271,8 +276,8 @@ class DigestConfig(_Section):
             raise ValueError(
                 f"schedule {self.schedule!r} is not a valid cron expression: {exc}"
             ) from None
-        if self.markdown is None and self.email is None:
-            raise ValueError("a digest needs a delivery: 'markdown', 'email' or both")
+        if self.markdown is None and self.email is None and self.webhook is None:
+            raise ValueError("a digest needs a delivery: 'markdown', 'email' and/or 'webhook'")
         if self.templates is not None and not self.templates.is_dir():
             raise ValueError(f"templates folder {self.templates} does not exist")
         return self
@@ -281,6 +286,20 @@ class DigestConfig(_Section):
     def zone(self) -> ZoneInfo:
         """The channel's time zone."""
         return ZoneInfo(self.timezone)
+
+
+class AlertConfig(_Section):
+    """``alert:`` of a topic: send a high-scoring match right away, once."""
+
+    min_score: float = Field(0.9, ge=0, le=1)
+    email: EmailConfig | None = None
+    webhook: HttpUrl | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> AlertConfig:
+        if self.email is None and self.webhook is None:
+            raise ValueError("an alert needs 'email', 'webhook' or both")
+        return self
 
 
 class TopicConfig(_Section):
@@ -292,6 +311,7 @@ class TopicConfig(_Section):
     query: str
     threshold: float = Field(0.5, ge=0, le=1)
     exclude: str | None = None
+    alert: AlertConfig | None = None
 
     @field_validator("slug")
     @classmethod
@@ -395,6 +415,10 @@ class _RawConfig(_Section):
         for name in value:
             if not _SLUG_RE.match(name):
                 raise ValueError(f"digest name {name!r} must be lower-case letters, digits, '-'")
+            if name.startswith(ALERT_PREFIX):
+                raise ValueError(
+                    f"digest name {name!r}: names starting {ALERT_PREFIX!r} are for topic alerts"
+                )
         return value
 
 
@@ -426,6 +450,25 @@ class Config(BaseModel):
     daemon: DaemonConfig = DaemonConfig()
     retention: RetentionConfig = RetentionConfig()
     metrics: MetricsConfig = MetricsConfig()
+
+    @property
+    def alerts(self) -> dict[str, DigestConfig]:
+        """Each topic's alert as a channel of its own (``alert-<slug>``), delivered at once."""
+        channels = {}
+        for topic in self.topics:
+            if topic.alert is None:
+                continue
+            channels[f"{ALERT_PREFIX}{topic.slug}"] = DigestConfig(
+                topics=[topic.slug],
+                min_score=topic.alert.min_score,
+                email=topic.alert.email,
+                webhook=topic.alert.webhook,
+            )
+        return channels
+
+    def channel(self, name: str) -> DigestConfig | None:
+        """A digest or alert channel by name."""
+        return self.digests.get(name) or self.alerts.get(name)
 
     @property
     def base_dir(self) -> Path:

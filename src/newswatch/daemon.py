@@ -345,6 +345,8 @@ class Daemon:
         monitor = self.monitor
         lease = Lease(self.id, monitor.config.daemon.lease)
         summary = monitor.fetch(lease=lease, stop=self._stop)
+        if monitor.config.alerts and not self._stop.is_set():
+            self._alerts()
         if self._metrics is not None:
             self._metrics.record_fetch(summary)
             self._metrics.record_feeds(monitor.storage.list_feeds())
@@ -368,6 +370,22 @@ class Daemon:
             if self._stop.is_set():
                 return
             self._digest(name)
+        self._alerts()
+
+    def _alerts(self) -> None:
+        for run in self.monitor.send_alerts():
+            if self._metrics is not None:
+                self._metrics.record_digest(run)
+            log.info(
+                "alert run",
+                extra={
+                    "event": "alert.run",
+                    "channel": run.digest.channel,
+                    "digest": run.digest.id,
+                    "status": run.status,
+                    "articles": run.digest.article_count,
+                },
+            )
 
     def _digest(self, name: str) -> None:
         monitor = self.monitor

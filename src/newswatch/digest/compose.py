@@ -123,6 +123,7 @@ class DigestView:
     feed_problems: tuple[FeedProblem, ...]
     version: str
     outlets: int = 0
+    alert: bool = False  # an immediate topic alert: stories only, no overview
     counts: tuple[tuple[str, int, int], ...] = field(default=())  # (topic name, stories, articles)
 
     @property
@@ -168,6 +169,7 @@ def compose(
     period_end: datetime,
     max_per_topic: int | None,
     version: str,
+    alert: bool = False,
 ) -> Composition:
     """Group, rank and explain ``candidates`` for one channel.
 
@@ -233,6 +235,7 @@ def compose(
         feed_problems=tuple(feed_problems(feeds, activity, period_end)),
         version=version,
         outlets=len(outlets),
+        alert=alert,
         counts=tuple((s.name, s.story_count, s.articles) for s in sections),
     )
     return Composition(view=view, items=tuple(items))

@@ -19,7 +19,7 @@ from pathlib import Path
 from newswatch.config import EmailConfig, SmtpSecurity
 from newswatch.errors import ConfigError, NewswatchError
 from newswatch.files import write_text_atomic
-from newswatch.model import DigestBody
+from newswatch.model import Digest, DigestBody
 
 INDEX_NAME = "index.md"
 
@@ -181,3 +181,50 @@ def _decode(value: bytes | str) -> str:
 
 def _all_temporary(codes: Sequence[int]) -> bool:
     return bool(codes) and all(400 <= code < 500 for code in codes)
+
+
+# -- webhook ----------------------------------------------------------------------------------
+
+
+def webhook_payload(digest: Digest, body: DigestBody) -> dict[str, object]:
+    """What a webhook receives: the digest's identity and its rendered text (fixed at build)."""
+    return {
+        "digest": digest.channel,
+        "id": digest.id,
+        "message_id": digest.message_id,
+        "period_start": digest.period_start.isoformat() if digest.period_start else None,
+        "period_end": digest.period_end.isoformat(),
+        "articles": digest.article_count,
+        "stories": digest.story_count,
+        "subject": body.subject,
+        "text": body.text,
+        "markdown": body.markdown,
+    }
+
+
+def post_webhook(url: str, payload: dict[str, object], *, timeout: float = 15.0) -> None:
+    """POST ``payload`` as JSON to ``url``.
+
+    Raises:
+        DeliveryError: not accepted; temporary for network trouble, 408, 429 and 5xx.
+    """
+    import httpx
+
+    try:
+        response = httpx.post(
+            url,
+            json=payload,
+            timeout=timeout,
+            headers={"User-Agent": "newswatch", "Idempotency-Key": str(payload.get("message_id"))},
+        )
+    except httpx.TimeoutException:
+        raise DeliveryError(
+            f"webhook {url}: timed out after {timeout:g} s", temporary=True
+        ) from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"webhook {url}: {exc}", temporary=True) from None
+    if response.is_success:
+        return
+    code = response.status_code
+    temporary = code in (408, 429) or code >= 500
+    raise DeliveryError(f"webhook {url}: HTTP {code}", temporary=temporary)

@@ -16,14 +16,16 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from newswatch import __version__
-from newswatch.config import Config, DigestConfig
+from newswatch.config import ALERT_PREFIX, Config, DigestConfig
 from newswatch.digest.compose import TREND_DAYS, Composition, DigestView, compose
 from newswatch.digest.deliver import (
     DeliveryError,
     build_email,
     markdown_path,
     new_message_id,
+    post_webhook,
     send_email,
+    webhook_payload,
     write_markdown,
 )
 from newswatch.digest.render import Renderer
@@ -44,6 +46,8 @@ GIVE_UP_AFTER = timedelta(days=2)
 MAX_BACKOFF = timedelta(hours=1)
 #: A new channel's first scheduled run builds the slot that fired if it is this recent.
 NEW_CHANNEL_GRACE = timedelta(hours=1)
+#: Alerts look back only this far before their last run: they are about what is new now.
+ALERT_LOOKBACK = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,7 @@ class DigestRunner:
         """
         channels = list(self._config.digests)
         if name is not None:
-            if name not in self._config.digests:
+            if self._config.channel(name) is None:
                 known = ", ".join(channels) or "none configured"
                 raise UsageError(f"no digest channel {name!r} (configured: {known})")
             return [name]
@@ -118,8 +122,16 @@ class DigestRunner:
         return channels
 
     def channel(self, name: str) -> DigestConfig:
-        """A channel's configuration."""
-        return self._config.digests[name]
+        """A digest or alert channel's configuration."""
+        channel = self._config.channel(name)
+        if channel is None:
+            raise UsageError(f"no digest channel {name!r}")
+        return channel
+
+    @staticmethod
+    def is_alert(name: str) -> bool:
+        """Whether ``name`` is a topic's alert channel."""
+        return name.startswith(ALERT_PREFIX)
 
     def _topics(self, channel: DigestConfig) -> list[tuple[str, str]]:
         topics = [(t.slug, t.name) for t in self._config.topics]
@@ -139,7 +151,8 @@ class DigestRunner:
         topics = self._topics(channel)
         last = self._storage.last_digest(name)
         period_start = last.period_end if last is not None else None
-        since = (period_start or period_end) - LOOKBACK
+        lookback = ALERT_LOOKBACK if self.is_alert(name) else LOOKBACK
+        since = (period_start or period_end) - lookback
         candidates = self._storage.digest_candidates(
             name,
             since=since,
@@ -164,6 +177,7 @@ class DigestRunner:
             period_end=period_end,
             max_per_topic=channel.max_per_topic,
             version=__version__,
+            alert=self.is_alert(name),
         )
 
     def preview(self, name: str) -> Preview:
@@ -198,9 +212,14 @@ class DigestRunner:
                 path = self._markdown_path(name, channel, period_end)
                 deliveries.append(Delivery("markdown", str(path)))
             message_id = None
-            if channel.email is not None and (composition.items or channel.send_empty):
+            sending = bool(composition.items) or channel.send_empty
+            if channel.email is not None and sending:
                 deliveries.append(Delivery("email", ", ".join(channel.email.to)))
-                message_id = new_message_id(name, period_end, channel.email.from_)
+            if channel.webhook is not None and sending:
+                deliveries.append(Delivery("webhook", channel.webhook))
+            if channel.email is not None or channel.webhook is not None:
+                sender = channel.email.from_ if channel.email else "newswatch@localhost"
+                message_id = new_message_id(name, period_end, sender)
             try:
                 digest = self._storage.record_digest(
                     name,
@@ -295,7 +314,10 @@ class DigestRunner:
         if delivery.kind == "markdown":
             write_markdown(Path(delivery.target), body.markdown)
             return
-        channel = self._config.digests.get(digest.channel)
+        if delivery.kind == "webhook":
+            post_webhook(delivery.target, webhook_payload(digest, body))
+            return
+        channel = self._config.channel(digest.channel)
         if channel is None or channel.email is None:
             raise DeliveryError(
                 f"channel {digest.channel!r} no longer has email configured", temporary=False
@@ -376,6 +398,30 @@ class DigestRunner:
             digest, built = self.build(name, slot)
             outcomes = self.deliver(digest, due_only=True)
             runs.append(DigestRun(self._reload(digest), built, tuple(outcomes)))
+        return runs
+
+    def send_alert(self, name: str) -> list[DigestRun]:
+        """An alert channel's run: retry what is due, then send what matched since last time.
+
+        The first run only marks where the alert starts (an empty record, nothing sent), so
+        configuring an alert does not send the past.
+        """
+        runs = []
+        for digest in self._storage.unfinished_digests(name):
+            outcomes = self.deliver(digest, due_only=True)
+            if outcomes:
+                runs.append(DigestRun(self._reload(digest), False, tuple(outcomes)))
+        now = self._clock()
+        if self._storage.last_digest(name) is None:
+            self._storage.record_digest(
+                name, period_start=None, period_end=now, items=(), deliveries=(), now=now
+            )
+            return runs
+        if not self.compose(name, now).items:
+            return runs
+        digest, built = self.build(name, now)
+        outcomes = self.deliver(digest, due_only=False)
+        runs.append(DigestRun(self._reload(digest), built, tuple(outcomes)))
         return runs
 
     def _reload(self, digest: Digest) -> Digest:

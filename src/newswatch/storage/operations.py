@@ -182,10 +182,12 @@ class DaemonSupport:
                 connection.exec_driver_sql("ANALYZE")
                 connection.commit()
             if vacuum:
-                with self._engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
-                ) as connection:
-                    connection.exec_driver_sql("VACUUM")
+                # Outside any transaction: the driver connection runs in autocommit mode.
+                raw = self._engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+                finally:
+                    raw.close()
             return
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE" if vacuum else "ANALYZE"))

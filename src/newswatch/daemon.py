@@ -184,15 +184,16 @@ class Daemon:
                 self._lock.release()
 
     def _release_stale_leases(self) -> None:
-        """Free leases a killed daemon left behind, where it is certain that it is dead.
+        """Free leases and delivery claims a killed daemon left, where it is certainly dead.
 
-        Under the SQLite lock no other daemon can hold any. On PostgreSQL, leases of a daemon on
-        this machine whose process is gone are freed; those of other machines expire on their
-        own (``daemon.lease``).
+        Under the SQLite lock no other daemon can hold any. On PostgreSQL, feed leases of a
+        daemon on this machine whose process is gone are freed; other leases expire on their
+        own (``daemon.lease``), and delivery claims after five minutes.
         """
         storage = self.monitor.storage
         if self._lock is not None:
             storage.release_leases(None)
+            storage.release_delivery_claims()
             return
         host = socket.gethostname()
         for owner in storage.lease_owners():

@@ -368,6 +368,20 @@ class DigestLedger:
             )
             return bool(getattr(result, "rowcount", 0))
 
+    def release_delivery_claims(self) -> int:
+        """Drop every claim on pending deliveries (the only daemon of a SQLite database,
+        starting after a crash: whoever held them is dead)."""
+        with self._transaction() as session:
+            result = session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.status == DeliveryStatus.PENDING.value,
+                    DeliveryRow.claimed_until.is_not(None),
+                )
+                .values(claimed_until=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def finish_delivery(
         self,
         delivery_id: int,

@@ -178,6 +178,7 @@ def test_sigkill_during_ingestion_then_restart_loses_and_duplicates_nothing(
         time.sleep(delay)
         daemon.kill()  # SIGKILL: no clean-up at all
     daemon = daemons(config)
+    daemon.wait_for_event("daemon.started")
     daemon.wait_for(
         lambda: (
             len(emails_with(room.smtp, "frozen Russian assets")) >= 1
@@ -225,6 +226,7 @@ def test_a_slot_missed_while_stopped_is_sent_once_after_restart(
     time.sleep(2.1)  # a slot passes while no daemon runs
 
     daemon = daemons(config)
+    daemon.wait_for_event("daemon.started")
     title = "Trump and Zelensky discuss minerals deal"
     daemon.wait_for(lambda: emails_with(room.smtp, title), message="the caught-up digest")
     time.sleep(4.5)  # two more slots

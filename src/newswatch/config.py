@@ -106,6 +106,8 @@ class DatabaseConfig(_Section):
     """``database:`` where articles and state are stored."""
 
     url: str = Field("sqlite:///data/newswatch.db", validate_default=True)
+    # SQLite: how long to wait for another process's write before giving up.
+    busy_timeout: Duration = timedelta(seconds=15)
 
     @field_validator("url")
     @classmethod
@@ -553,7 +555,10 @@ def load_config(path: Path | str, *, environ: Mapping[str, str] | None = None) -
     override = env.get(DATABASE_URL_ENV)
     if override:
         try:
-            database = DatabaseConfig(url=normalize_database_url(override, Path.cwd()))
+            database = DatabaseConfig(
+                url=normalize_database_url(override, Path.cwd()),
+                busy_timeout=raw.database.busy_timeout,
+            )
         except ValueError as exc:
             raise ConfigError(f"${DATABASE_URL_ENV}: {exc}") from None
 

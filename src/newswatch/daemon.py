@@ -150,6 +150,8 @@ class Daemon:
             DaemonLockedError: another daemon runs on the same SQLite database.
             NewswatchError: the database cannot be opened, or similar start-up failures.
         """
+        # First, so a SIGTERM during start-up is a clean stop once started, not a kill.
+        self._install_signals()
         database = sqlite_path(config.database.url)
         if database is not None:
             self._lock = SingleDaemonLock(database)
@@ -162,7 +164,6 @@ class Daemon:
                 DaemonInfo(self.id, socket.gethostname(), os.getpid(), __version__, now, now)
             )
             self._metrics = make_metrics(config.metrics)
-            self._install_signals()
             self._start_scheduler(config)
             log.info(
                 "daemon started",

@@ -76,6 +76,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(
 
     final = DaemonProcess(config, tmp_path / "daemon-final.log").start()
     try:
+        final.wait_for_event("daemon.started")
         final.wait_for(
             lambda: _settled(database, published), timeout=60, message="everything stored and sent"
         )

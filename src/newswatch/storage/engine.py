@@ -24,7 +24,7 @@ def mask_url(url: str) -> str:
         return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> Engine:
     """Create an engine for ``url`` (already normalised by the config).
 
     SQLite gets WAL journaling (readers never block the writer), foreign keys, a busy timeout
@@ -46,23 +46,30 @@ def make_engine(url: str) -> Engine:
                 raise DatabaseUnavailableError(
                     f"cannot create the database folder {folder}: {exc.strerror}"
                 ) from None
-        options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        options: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}}
         if not memory:
             # One connection per use: no pooled handle keeps a lock or an old snapshot open.
             options["poolclass"] = NullPool
         engine = create_engine(url, **options)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        milliseconds = int(busy_timeout * 1000)
+        event.listen(
+            engine,
+            "connect",
+            lambda connection, record: _sqlite_on_connect(connection, record, milliseconds),
+        )
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: sqlite3.Connection, _record: Any, busy_timeout_ms: int
+) -> None:
     # Let SQLAlchemy issue BEGIN itself (see _sqlite_on_begin): pysqlite's implicit
     # transactions would otherwise defer locking and break SAVEPOINTs.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")

@@ -12,6 +12,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, text
 
+from newswatch.storage.search import include_name
 from newswatch.storage.tables import Base
 
 config = context.config
@@ -27,6 +28,8 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The full-text index (FTS5 table, tsvector column) is the migrations' alone.
+        include_name=include_name,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -43,6 +43,7 @@ from newswatch.storage.engine import make_engine, mask_url
 from newswatch.storage.ledger import DigestLedger
 from newswatch.storage.operations import DaemonSupport
 from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, feed_of, utc
+from newswatch.storage.search import ArticleSearch
 from newswatch.storage.tables import (
     ArticleRow,
     ArticleTopicRow,
@@ -62,7 +63,7 @@ class FeedSyncResult:
     reactivated: tuple[str, ...] = ()
 
 
-class Storage(DigestLedger, DaemonSupport):
+class Storage(DigestLedger, DaemonSupport, ArticleSearch):
     """newswatch's database: feeds and their state, articles, topics, matches, digests."""
 
     def __init__(self, engine: Engine, url: str) -> None:

@@ -345,12 +345,21 @@ def _with_field(node: Node, field: str | None) -> Node:
     return Not(_with_field(node.part, field))
 
 
-def parse_query(query: str, *, topic: str | None = None) -> Node:
+def parse_query(
+    query: str,
+    *,
+    topic: str | None = None,
+    normalize: Callable[[str], list[str]] | None = None,
+) -> Node:
     """Parse a topic query into its syntax tree.
 
     Args:
         query: the query text.
         topic: the topic's slug, named in errors.
+        normalize: turns one written word into the term texts it stands for (default:
+            ``newswatch.text.tokens``, the matcher's folding); an empty list means the word has
+            nothing to match. Full-text search passes words through as written, so that the
+            database folds them exactly as it folded the stored text.
 
     Returns:
         The root node.
@@ -361,7 +370,7 @@ def parse_query(query: str, *, topic: str | None = None) -> Node:
     from newswatch.text import tokens
 
     try:
-        return _Parser(query, tokens).parse()
+        return _Parser(query, normalize or tokens).parse()
     except QuerySyntaxError as exc:
         raise exc.for_topic(topic) if topic else exc from None
 

@@ -10,11 +10,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TextIO
 
 from newswatch.config import Config, FetchConfig
 from newswatch.digest.runner import DigestRun, DigestRunner, Preview
 from newswatch.digest.schedule import next_slot
 from newswatch.errors import UsageError
+from newswatch.export import write_export
 from newswatch.fetching.check import CheckReport, check_url
 from newswatch.ingest import FetchSummary, Lease, Progress, make_fetcher, refresh
 from newswatch.model import (
@@ -25,6 +27,7 @@ from newswatch.model import (
     TopicDefinition,
 )
 from newswatch.opml import Outline, write_opml
+from newswatch.search import ArticleFilter, ArticleRecord, SearchHit, parse_search, parse_when
 from newswatch.storage import FeedSyncResult, Storage, open_storage
 from newswatch.tagging.apply import TagSummary, document_of, make_tagger, tag_stored
 from newswatch.tagging.document import Document
@@ -202,6 +205,66 @@ class Monitor:
             DaemonStatus(info, info.stopped_at is None and info.heartbeat_at >= stale)
             for info in self.storage.daemons(now - timedelta(days=1))
         ]
+
+    # -- search and export --------------------------------------------------------------------
+
+    def article_filter(
+        self,
+        *,
+        topic: str | None = None,
+        feed: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        min_score: float | None = None,
+        story: int | None = None,
+    ) -> ArticleFilter:
+        """Check the filters of ``search``, ``articles list`` and ``export`` and build them.
+
+        ``since`` and ``until`` are ISO dates (UTC days, ``until`` included) or datetimes.
+
+        Raises:
+            UsageError: an unknown topic or feed, a date that does not parse, or an empty range.
+        """
+        if topic is not None and not self.storage.topic_known(topic):
+            raise UsageError(f"unknown topic {topic!r} (see 'newswatch topics list')")
+        if feed is not None and self.storage.get_feed(feed) is None:
+            raise UsageError(f"{feed} is not a configured feed (see 'newswatch feeds list')")
+        start = parse_when(since, option="--since") if since is not None else None
+        end = parse_when(until, end=True, option="--until") if until is not None else None
+        if start is not None and end is not None and start >= end:
+            raise UsageError(f"--since {since} is not before --until {until}: nothing can match")
+        return ArticleFilter(
+            topic=topic, feed=feed, since=start, until=end, min_score=min_score, story_id=story
+        )
+
+    def search(
+        self, query: str, filters: ArticleFilter | None = None, *, limit: int = 20
+    ) -> list[SearchHit]:
+        """Full-text search over the stored articles, best match first.
+
+        Raises:
+            QuerySyntaxError: the query does not parse (the message shows where).
+        """
+        return self.storage.search_articles(parse_search(query), filters, limit=limit)
+
+    def list_articles(
+        self, filters: ArticleFilter | None = None, *, limit: int = 50
+    ) -> list[ArticleRecord]:
+        """The newest stored articles that pass ``filters``."""
+        return self.storage.list_articles(filters, limit=limit)
+
+    def export_articles(
+        self, out: TextIO, fmt: str = "csv", filters: ArticleFilter | None = None
+    ) -> int:
+        """Stream every stored article that passes ``filters`` to ``out``, oldest first.
+
+        Returns:
+            How many articles were written.
+
+        Raises:
+            UsageError: ``fmt`` is not ``csv``, ``jsonl`` or ``markdown``.
+        """
+        return write_export(self.storage.iter_articles(filters), out, fmt)
 
 
 def feed_declarations(config: Config) -> list[FeedDeclaration]:

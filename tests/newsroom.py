@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,33 @@ class Newsroom:
     def close(self) -> None:
         for monitor in self._opened:
             monitor.close()
+
+
+def started(room: Newsroom, digests: dict[str, Any] | None = None) -> Monitor:
+    """A monitor whose first fetch (all backlog) is done, so later articles count as news."""
+    room.publish("wire", "bakery", suffix="-old")
+    monitor = room.monitor(digests)
+    room.fetch(monitor)
+    return monitor
+
+
+def parts(message: EmailMessage) -> dict[str, str]:
+    """The text and HTML alternatives of a digest email."""
+    found: dict[str, str] = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            assert isinstance(part, EmailMessage)
+            found[part.get_content_subtype()] = str(part.get_content())
+    return found
+
+
+def ledger_items(monitor: Monitor, channel: str = "daily") -> list[int]:
+    ids: list[int] = []
+    for digest in monitor.storage.list_digests(channel, limit=1000):
+        full = monitor.storage.get_digest(digest.id)
+        assert full is not None
+        ids.extend(item.article_id for item in full.items)
+    return ids
+
+
+# -- the user's first digest ------------------------------------------------------------------

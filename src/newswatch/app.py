@@ -308,7 +308,9 @@ def make_monitor(config: Config, *, clock: Clock = utc_now, sync: bool = True) -
         DatabaseUnavailableError: the database cannot be reached.
         SchemaError: the database was written by a newer newswatch.
     """
-    storage = open_storage(config.database.url)
+    storage = open_storage(
+        config.database.url, busy_timeout=config.database.busy_timeout.total_seconds()
+    )
     monitor = Monitor(config, storage, clock=clock)
     if sync:
         try:
@@ -321,7 +323,11 @@ def make_monitor(config: Config, *, clock: Clock = utc_now, sync: bool = True) -
 
 def upgrade_database(config: Config) -> UpgradeResult:
     """Apply every pending migration to the configured database (``db upgrade``)."""
-    with open_storage(config.database.url, migrate=False) as storage:
+    with open_storage(
+        config.database.url,
+        migrate=False,
+        busy_timeout=config.database.busy_timeout.total_seconds(),
+    ) as storage:
         before, after = storage.upgrade()
         return UpgradeResult(before=before, after=after, database=storage.url)
 

@@ -72,14 +72,14 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Storage:
+    def open(cls, url: str, *, migrate: bool = True, busy_timeout: float = 15.0) -> Storage:
         """Connect to the database at ``url`` and, by default, bring its schema up to date.
 
         Raises:
             DatabaseUnavailableError: the database cannot be reached or opened.
             SchemaError: the database was written by a newer newswatch.
         """
-        engine = make_engine(url)
+        engine = make_engine(url, busy_timeout=busy_timeout)
         storage = cls(engine, url)
         try:
             with engine.connect() as connection:
@@ -607,9 +607,9 @@ def _serialize(session: Session, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def open_storage(url: str, *, migrate: bool = True) -> Storage:
+def open_storage(url: str, *, migrate: bool = True, busy_timeout: float = 15.0) -> Storage:
     """Open the database at ``url``; see ``Storage.open``."""
-    return Storage.open(url, migrate=migrate)
+    return Storage.open(url, migrate=migrate, busy_timeout=busy_timeout)
 
 
 # -- row → dataclass ------------------------------------------------------------------------
@@ -734,4 +734,7 @@ def _db_reason(exc: DBAPIError) -> str:
     """The driver's own message, first line only, without SQLAlchemy's boilerplate."""
     original = exc.orig if exc.orig is not None else exc
     message = str(original).strip().splitlines()
-    return message[0] if message else type(original).__name__
+    reason = message[0] if message else type(original).__name__
+    if reason == "database is locked":
+        reason += " (another process kept it locked for longer than database.busy_timeout)"
+    return reason

@@ -6,7 +6,13 @@ and that the database is intact afterwards.
 
 from __future__ import annotations
 
+import os
+import random
+import resource
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,10 +21,49 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from builders import Clock
+from builders import BRIEFING_NEWS, Clock
 from feedserver import FeedServer
 from newsroom import Newsroom
 from smtpserver import SmtpServer
+
+WORDS = [
+    "harbour",
+    "ledger",
+    "tariff",
+    "wheat",
+    "orchard",
+    "magnet",
+    "quarry",
+    "lantern",
+    "violet",
+    "summit",
+    "cobalt",
+    "meadow",
+    "saddle",
+    "timber",
+    "canyon",
+    "ribbon",
+    "falcon",
+    "pepper",
+    "marble",
+    "anchor",
+    "glacier",
+    "tundra",
+    "velvet",
+    "beacon",
+    "compass",
+    "fossil",
+    "garnet",
+    "hollow",
+    "island",
+    "jasmine",
+    "kettle",
+    "lagoon",
+    "mosaic",
+    "nectar",
+    "oyster",
+    "pylon",
+]
 
 
 @pytest.fixture
@@ -109,3 +154,77 @@ def test_an_unwritable_digest_folder_is_reported_and_leaves_no_partial_files(
     assert email.status.value == "done"  # the other delivery is not held back
     assert sorted(p.name for p in room.digests_dir.iterdir()) == ["daily"]  # no temp files
     assert (room.digests_dir / "daily").read_text() == "not a folder"
+
+
+def test_a_data_folder_that_cannot_be_created_is_one_clear_line(
+    tmp_path: Path, run_cli: Callable[..., Result], write_config: Callable[..., Path]
+) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    config = write_config({"database": {"url": f"sqlite:///{blocker}/newswatch.db"}})
+
+    result = run_cli("--config", str(config), "status")
+
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"newswatch: error: cannot create the database folder {blocker}: File exists"
+
+
+def test_a_full_disk_while_delivering_is_reported_and_corrupts_nothing(
+    room: Newsroom, run_cli: Callable[..., Result]
+) -> None:
+    room.publish("wire", "bakery", suffix="-old")
+    monitor = room.monitor(
+        {"daily": room.channel(email=None, markdown={"dir": str(room.digests_dir)})}
+    )
+    room.fetch(monitor)
+    words = random.Random(5).choices(WORDS, k=40 * 12)
+    for index in range(40):  # 40 distinct stories: a digest far larger than the space left
+        title, text = BRIEFING_NEWS["assets"]
+        own = " ".join(words[index * 12 : index * 12 + 12])
+        room.items["wire"].insert(
+            0,
+            (f"big-{index}", f"{title}: {own}", f"https://wire.example/{index}", f"{own}. {text}"),
+        )
+    room._serve("wire")
+    room.fetch(monitor)
+    monitor.close()
+    config = room.folder / "newswatch.yaml"
+    database = room.folder / "n.db"
+    # No file may grow past 16 KB any more: the database's log and the Markdown file both
+    # need more. (RLIMIT_FSIZE caps each file's size; it is how a test can fill a disk.)
+    limit = 16 * 1024
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes fail with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "newswatch", "--config", str(config), "digest", "send"],
+        capture_output=True,
+        text=True,
+        preexec_fn=full_disk,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("newswatch: error:")]
+    assert errors
+    assert any("File too large" in line or "disk" in line for line in errors), errors
+    leftovers = [p.name for p in room.digests_dir.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []  # no half-written temporary file
+    check = sqlite3.connect(database)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    check.close()
+    # With space again, the digest is delivered in full, its articles exactly once.
+    after = run_cli("--config", str(config), "digest", "send", "--json")
+    assert after.exit_code == 0, after.stderr
+    check = sqlite3.connect(database)
+    items = check.execute(
+        "SELECT count(*), count(DISTINCT article_id) FROM digest_items"
+    ).fetchone()
+    check.close()
+    assert items == (40, 40)

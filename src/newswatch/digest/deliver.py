@@ -36,7 +36,7 @@ class DeliveryError(NewswatchError):
 
 
 def markdown_path(folder: Path, channel: str, local_date: str, local_time: str | None) -> Path:
-    """Where a digest's Markdown goes: ``<folder>/<channel>/<date>[-<HHMM>].md``."""
+    """Where a digest's Markdown goes: ``<folder>/<channel>/<date>[-<HHMMSS>[-N]].md``."""
     name = local_date if local_time is None else f"{local_date}-{local_time}"
     return folder / channel / f"{name}.md"
 

@@ -100,6 +100,7 @@ class DigestRunner:
         self._config = config
         self._storage = storage
         self._clock = clock
+        self._renderers: dict[tuple[str, Path | None], Renderer] = {}
 
     # -- channels ----------------------------------------------------------------------------
 
@@ -141,7 +142,12 @@ class DigestRunner:
         return [(slug, name) for slug, name in topics if slug in wanted]
 
     def _renderer(self, channel: DigestConfig) -> Renderer:
-        return Renderer(channel.timezone, channel.templates)
+        # Compiling the templates takes a good part of a build: keep one renderer per setting.
+        key = (channel.timezone, channel.templates)
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = Renderer(channel.timezone, channel.templates)
+        return renderer
 
     # -- composing ---------------------------------------------------------------------------
 
@@ -261,12 +267,15 @@ class DigestRunner:
             local.date() + timedelta(days=1), time.min, tzinfo=zone
         ).astimezone(UTC)
         several = self._storage.digests_between(name, day_start, day_end) > 0
-        return markdown_path(
-            channel.markdown.dir,
-            name,
-            local.strftime("%Y-%m-%d"),
-            local.strftime("%H%M%S") if several else None,
-        )
+        date = local.strftime("%Y-%m-%d")
+        time_of_day = local.strftime("%H%M%S") if several else None
+        path = markdown_path(channel.markdown.dir, name, date, time_of_day)
+        count = 1
+        # Two digests within one second (or a file another digest already owns): number them.
+        while self._storage.delivery_target_taken("markdown", str(path)):
+            count += 1
+            path = markdown_path(channel.markdown.dir, name, date, f"{time_of_day}-{count}")
+        return path
 
     # -- delivering --------------------------------------------------------------------------
 

@@ -326,6 +326,18 @@ class DigestLedger:
                 or 0
             )
 
+    def delivery_target_taken(self, kind: str, target: str) -> bool:
+        """Whether a digest already delivers (or delivered) to ``target`` (a file path)."""
+        with self._transaction() as session:
+            return (
+                session.scalar(
+                    select(DeliveryRow.id)
+                    .where(DeliveryRow.kind == kind, DeliveryRow.target == target)
+                    .limit(1)
+                )
+                is not None
+            )
+
     def unfinished_digests(self, channel: str) -> list[Digest]:
         """Digests of ``channel`` with a delivery still pending, oldest first."""
         with self._transaction() as session:

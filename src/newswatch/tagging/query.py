@@ -41,6 +41,10 @@ FIELDS = ("title", "lead", "body")
 MAX_NEAR = 100
 
 
+#: Groups, NOTs and field prefixes may nest this deep (far beyond any real query).
+MAX_DEPTH = 50
+
+
 class QuerySyntaxError(ConfigError):
     """A topic query does not parse; the message shows where, with a caret."""
 
@@ -174,7 +178,8 @@ def _lex(query: str) -> list[_Token]:
             if word in ("AND", "OR", "NOT"):
                 tokens.append(_Token(word, word, position))
             elif near:
-                distance = int(near.group(1))
+                digits = near.group(1).lstrip("0") or "0"
+                distance = int(digits) if len(digits) <= len(str(MAX_NEAR)) else MAX_NEAR + 1
                 if not 1 <= distance <= MAX_NEAR:
                     raise QuerySyntaxError(
                         f"NEAR distance must be 1 to {MAX_NEAR}", query, position
@@ -205,6 +210,13 @@ class _Parser:
         self.tokens = _lex(query)
         self.index = 0
         self.normalize = normalize
+        self.depth = 0
+
+    def nest(self, token: _Token) -> None:
+        """Go one level deeper (a group, a NOT, a field); refuse absurd depths politely."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the query is nested more than {MAX_DEPTH} levels deep", token)
 
     @property
     def current(self) -> _Token:
@@ -247,8 +259,10 @@ class _Parser:
 
     def parse_not(self) -> Node:
         if self.current.kind == "NOT":
-            self.take()
-            return Not(self.parse_not())
+            self.nest(self.take())
+            node = Not(self.parse_not())
+            self.depth -= 1
+            return node
         return self.parse_near()
 
     def parse_near(self) -> Node:
@@ -267,18 +281,21 @@ class _Parser:
     def parse_atom(self, field: str | None) -> Node:
         token = self.current
         if token.kind == "FIELD":
-            self.take()
+            self.nest(self.take())
             if field is not None and field != token.text:
                 raise self.error(f"{token.text}: inside {field}: can never match", token)
-            return self.parse_atom(token.text)
+            inner_atom = self.parse_atom(token.text)
+            self.depth -= 1
+            return inner_atom
         if token.kind == "LPAREN":
-            self.take()
+            self.nest(self.take())
             if self.current.kind == "RPAREN":
                 raise self.error("empty parentheses", token)
             inner = self.parse_or()
             if self.current.kind != "RPAREN":
                 raise self.error("missing ')'", token)
             self.take()
+            self.depth -= 1
             return _with_field(inner, field) if field else inner
         if token.kind == "PHRASE":
             self.take()

@@ -41,6 +41,7 @@ __all__ = [
     "hamming",
     "is_near_duplicate",
     "simhash",
+    "story_signature",
     "story_text",
 ]
 
@@ -51,6 +52,10 @@ _BITS: Final = 64
 _MASK: Final = (1 << _BITS) - 1
 _SIGN: Final = 1 << (_BITS - 1)
 _SHINGLE: Final = 2
+#: A story text shorter than this many tokens gets no signature: "Entry 1" and "Entry 2" (or
+#: "Day 1001" and "Day 1002") are near-identical by any measure yet different items, and
+#: chaining them would merge a whole feed into one story. Such articles cluster by link only.
+MIN_SIGNATURE_TOKENS: Final = 6
 #: Below this many tokens, bigrams are too few to vote; single tokens are used instead.
 _MIN_SHINGLE_TOKENS: Final = 4
 
@@ -203,6 +208,15 @@ def hamming(a: int, b: int) -> int:
         The Hamming distance of their 64-bit patterns, 0 to 64.
     """
     return ((a ^ b) & _MASK).bit_count()
+
+
+def story_signature(title: str, text: str) -> int | None:
+    """The SimHash of an article's :func:`story_text`, or ``None`` when it is too short to say
+    anything (fewer than ``MIN_SIGNATURE_TOKENS`` tokens) or empty."""
+    story = story_text(title, text)
+    if len(tokens(story)) < MIN_SIGNATURE_TOKENS:
+        return None
+    return simhash(story) or None
 
 
 def is_near_duplicate(a: int, b: int) -> bool:

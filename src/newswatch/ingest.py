@@ -291,6 +291,11 @@ class _Processor:
         kind: str
         if isinstance(got, FetchError):
             outcome, kind = Failure(str(got)), "failed"
+        elif got.status == 304 and feed.body_hash is None:
+            # "Not modified" since when? Nothing was ever fetched: the server is wrong, and
+            # taking it at its word would leave the feed looking healthy and empty for ever.
+            message = "HTTP 304 Not Modified, but nothing was fetched before"
+            outcome, kind = Failure(message, 304, got.headers), "failed"
         elif got.status == 304:
             outcome = Success(got.headers, permanent_redirect=got.permanent_redirect)
             kind = "not_modified"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from newswatch.dedup import simhash, story_text
+from newswatch.dedup import story_signature
 from newswatch.fetching.parsed import ParsedEntry
 from newswatch.model import Article
 from newswatch.text import (
@@ -131,7 +131,7 @@ def normalize_entry(
         date_estimated=estimated,
         fingerprint=content_fingerprint(title, content_text),
         # A text with no words has no signature (0 would make all such articles one story).
-        simhash=simhash(story_text(title, content_text)) or None,
+        simhash=story_signature(title, content_text),
         backlog=backlog,
         ingested_at=fetched_at,
     )

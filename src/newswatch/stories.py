@@ -18,6 +18,8 @@ from newswatch.dedup import NEAR_DUPLICATE_BITS, hamming
 from newswatch.model import StoryGroup, StorySignature
 
 _MASK64 = (1 << 64) - 1
+#: Per band, how many of the most recent articles a new one is compared with.
+MAX_BAND_SCAN = 32
 
 
 # A node of the clustering graph: ("story", id) for a known story, ("new", i) for the i-th new
@@ -54,7 +56,10 @@ class _Index:
         found = set(self._by_url.get(signature.canonical_url or "", ()))
         if signature.simhash is not None:
             for table, key in zip(self._by_band, self._keys(signature.simhash), strict=True):
-                for other, node in table.get(key, ()):
+                # Only the latest entries of a band: copies of a story arrive close together,
+                # and a band shared by chance with thousands of articles must not make the
+                # work quadratic (a 100,000-entry feed).
+                for other, node in table.get(key, ())[-MAX_BAND_SCAN:]:
                     if node not in found and hamming(signature.simhash, other) <= self.threshold:
                         found.add(node)
         return found

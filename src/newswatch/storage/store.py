@@ -343,19 +343,46 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             return [_signature(row) for row in session.scalars(query)]
 
     def assign_stories(self, groups: Sequence[StoryGroup], now: datetime) -> None:
-        """Apply clustering: join existing stories or start new ones, in one transaction."""
+        """Apply clustering: join existing stories or start new ones, in one transaction.
+
+        Done in bulk (a few statements per thousand articles), so a first fetch of a huge feed
+        is not one round trip per article.
+        """
         with self._transaction() as session:
-            for group in groups:
-                rows = [session.get_one(ArticleRow, i) for i in group.article_ids]
-                if group.story_id is None:
-                    story = StoryRow(title=rows[0].title, first_seen_at=now, last_seen_at=now)
-                    session.add(story)
-                    session.flush()
-                else:
-                    story = session.get_one(StoryRow, group.story_id)
-                    story.last_seen_at = max(story.last_seen_at, now)
-                for row in rows:
-                    row.story_id = story.id
+            starting = [g for g in groups if g.story_id is None]
+            titles: dict[int, str] = {}
+            for chunk in _chunks([g.article_ids[0] for g in starting]):
+                rows = session.execute(
+                    select(ArticleRow.id, ArticleRow.title).where(ArticleRow.id.in_(chunk))
+                )
+                titles.update((article_id, title) for article_id, title in rows)
+            stories = [
+                StoryRow(
+                    title=titles.get(g.article_ids[0], ""), first_seen_at=now, last_seen_at=now
+                )
+                for g in starting
+            ]
+            session.add_all(stories)
+            session.flush()
+            targets = [
+                (story.id, g.article_ids) for story, g in zip(stories, starting, strict=True)
+            ]
+            joined = [g for g in groups if g.story_id is not None]
+            for chunk in _chunks(sorted({g.story_id for g in joined if g.story_id is not None})):
+                session.execute(
+                    update(StoryRow)
+                    .where(StoryRow.id.in_(chunk), StoryRow.last_seen_at < now)
+                    .values(last_seen_at=now)
+                )
+            targets.extend((g.story_id, g.article_ids) for g in joined if g.story_id is not None)
+            for story_id, article_ids in targets:
+                for chunk in _chunks(list(article_ids)):
+                    session.execute(
+                        update(ArticleRow)
+                        .where(ArticleRow.id.in_(chunk))
+                        .values(story_id=story_id)
+                        .execution_options(synchronize_session=False)
+                    )
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -594,6 +621,11 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 TopicCount(slug, name, int(total), int(day), int(seven))
                 for slug, name, total, day, seven in session.execute(query)
             ]
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _serialize(session: Session, name: str) -> None:

@@ -25,10 +25,16 @@ from newswatch.fetching.jsonfeed import looks_like_json_feed, parse_json_feed
 from newswatch.fetching.parsed import ParsedEntry, ParsedFeed
 from newswatch.text import html_to_text
 
-_INFORMATIONAL = (
-    feedparser.CharacterEncodingOverride,
-    feedparser.NonXMLContentType,
+# A missing or unusual Content-Type is how much of the web serves feeds: not a problem.
+# (CharacterEncodingOverride is one: feedparser had to guess, and its guess may be wrong.)
+_INFORMATIONAL = (feedparser.NonXMLContentType,)
+
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(
+    rb"""^(\s*<\?xml\b[^>]*?\bencoding\s*=\s*["'])([\w.:-]+)(["'])""", re.IGNORECASE
 )
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 def parse_document(
@@ -61,10 +67,72 @@ def parse_document(
     return _parse_xml(body, url, headers)
 
 
+def settle_charset(body: bytes, headers: dict[str, str]) -> tuple[bytes, str | None]:
+    """Decide the document's charset before feedparser does, when the declarations lie.
+
+    Servers often declare a charset the document is not in. feedparser obeys the HTTP header,
+    and a single-byte charset like windows-1251 decodes any bytes, so a UTF-8 document served
+    as windows-1251 turns into mojibake without any error. Rules, for documents without a BOM:
+
+    - valid UTF-8 with non-ASCII bytes is UTF-8, whatever was declared (a text in another
+      charset is valid UTF-8 only by extraordinary accident);
+    - otherwise a declared charset other than UTF-8 is trusted if it decodes the bytes;
+    - otherwise the bytes are not what was declared: mostly-UTF-8 keeps its valid parts (bad
+      bytes become U+FFFD); mostly-not is read as windows-1251 or windows-1252, a guess.
+
+    Returns:
+        The bytes to parse (UTF-8 with a matching declaration when changed; ``headers`` is
+        updated to say charset=utf-8) and a problem to record, or ``None``.
+    """
+    if body.startswith(_BOMS) or body.isascii():
+        return body, None
+    header = _HEADER_CHARSET.search(headers.get("content-type", ""))
+    declared_in_header = header.group(1).lower() if header else None
+    found = _DECLARED_ENCODING.search(body[:500])
+    declared_in_document = found.group(2).decode("ascii").lower() if found else None
+    declared = declared_in_header or declared_in_document
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        if declared is None or declared in _UTF8_NAMES:
+            return body, None
+        problem = f"the document was declared {declared} but is UTF-8; read as UTF-8"
+        return _as_utf8(body, headers), problem
+    if declared is not None and declared not in _UTF8_NAMES:
+        try:
+            body.decode(declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            return body, None
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = sum(1 for char in text if ord(char) > 127)
+    if bad * 5 <= non_ascii:
+        what = declared or "undeclared, so UTF-8"
+        problem = f"the document is not valid {what}: {bad} bad bytes replaced"
+        return _as_utf8(text.encode("utf-8"), headers), problem
+    high = sum(1 for byte in body if byte >= 0xC0)
+    guess = "windows-1251" if high * 2 > sum(1 for byte in body if byte >= 0x80) else "windows-1252"
+    said = f"declared {declared}" if declared else "undeclared"
+    problem = f"the document's charset is not the one {said}; read as {guess} (a guess)"
+    return _as_utf8(body.decode(guess, errors="replace").encode("utf-8"), headers), problem
+
+
+def _as_utf8(body: bytes, headers: dict[str, str]) -> bytes:
+    """UTF-8 bytes whose XML declaration (if any) and Content-Type say UTF-8."""
+    kind = headers.get("content-type", "application/xml").split(";", 1)[0].strip()
+    headers["content-type"] = f"{kind or 'application/xml'}; charset=utf-8"
+    return _DECLARED_ENCODING.sub(rb"\1utf-8\3", body, count=1)
+
+
 def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
     # No Content-Location: feedparser would resolve GUIDs like "story-7" into URLs against it.
     # Relative links are resolved in normalisation instead, against xml:base or the feed's URL.
     headers.pop("content-location", None)
+    body, charset_problem = settle_charset(body, headers)
     result = feedparser.parse(
         _cap_author_fields(body),
         response_headers=headers,
@@ -72,10 +140,8 @@ def _parse_xml(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
         resolve_relative_uris=False,
     )
     version = result.get("version") or ""
-    problems: list[str] = []
+    problems: list[str] = [charset_problem] if charset_problem else []
     exc = result.get("bozo_exception")
-    # A missing or unusual Content-Type, or a charset that had to be guessed, is how much of the
-    # web serves feeds; only trouble with the document itself is a problem worth showing.
     if result.get("bozo") and not isinstance(exc, _INFORMATIONAL):
         problems.append(_describe(exc))
     entries = result.get("entries") or []

@@ -61,6 +61,7 @@ def test_words_go_to_the_database_quoted_as_written() -> None:
         ('"a NEAR/5 b" NEAR/3 c', "NEAR/N works in topic queries only", 14),
         ("a OR", "the query ends where a term was expected", 5),
         ("---", "'---' has no letters or digits to match", 1),
+        ("Kyiv \udcff", "not valid text (an undecodable byte)", 6),
     ],
 )
 def test_query_errors_name_the_problem_and_the_place(query: str, message: str, column: int) -> None:

@@ -112,6 +112,10 @@ def parse_search(query: str) -> SearchQuery:
         QuerySyntaxError: the query does not parse, or uses ``NEAR`` (one line naming the
             problem, then the query and a caret under the place).
     """
+    # Undecodable bytes on a command line arrive as lone surrogates, which no database takes.
+    broken = next((i for i, char in enumerate(query) if "\ud800" <= char <= "\udfff"), None)
+    if broken is not None:
+        raise QuerySyntaxError("not valid text (an undecodable byte)", query, broken)
     node = parse_query(query, normalize=_as_written)
     if _has_near(node):
         raise QuerySyntaxError(

@@ -59,7 +59,6 @@ _TEXT_DROP: Final = frozenset(
         "canvas",
         "datalist",
         "form",
-        "head",
         "iframe",
         "math",
         "noembed",
@@ -152,6 +151,7 @@ _CONTROL_CHARS: Final = dict.fromkeys(
 )
 _CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _XML_DECLARATION: Final = re.compile(r"\s*<\?xml[^>]*>", re.IGNORECASE)
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
 _BLANK_LINES: Final = re.compile(r"\n{3,}")
 
 
@@ -232,12 +232,13 @@ def _plain_text_layout(text: str) -> str:
 def html_to_text(html: str) -> str:
     """Extract readable plain text from an HTML fragment or document.
 
-    Scripts, styles, embedded objects, forms and the document head are dropped with their
-    content; entities are decoded; block-level elements become line or paragraph breaks;
-    runs of inline whitespace become one space; there is never more than one blank line
-    between paragraphs. Input without ``<`` is treated as plain text: entities are decoded
-    (when there is a ``&``), spacing is collapsed within each line and its line structure is
-    kept. Broken, truncated or arbitrarily nested markup never raises.
+    Scripts, styles, embedded objects, forms and the title are dropped with their content
+    (not the whole head: libxml2 files unknown tags met before the body there); entities are
+    decoded; block-level elements become line or paragraph breaks; runs of inline whitespace
+    become one space; there is never more than one blank line between paragraphs. Input
+    without ``<`` is treated as plain text: entities are decoded (when there is a ``&``),
+    spacing is collapsed within each line and its line structure is kept. Broken, truncated
+    or arbitrarily nested markup never raises.
 
     Args:
         html: HTML markup, or plain text.
@@ -474,10 +475,13 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     Returns:
         A sanitised HTML fragment (no ``html``/``body`` wrapper), trimmed.
     """
+    # Lone surrogates (from JSON feeds' "\ud800" escapes) cannot be encoded: make them U+FFFD.
+    html = _SURROGATES.sub("\ufffd", html)
     if "<" not in html:
         # Plain text: decode whatever entities it has, then escape it once, properly.
         return html_lib.escape(html_lib.unescape(html), quote=False).strip()
-    cleaned = _XML_DECLARATION.sub("", html.translate(_CONTROL_CHARS), count=1)
+    # Every XML declaration, not only a leading one: it means nothing in HTML.
+    cleaned = _XML_DECLARATION.sub("", html.translate(_CONTROL_CHARS))
     soup = BeautifulSoup(cleaned, "lxml")
     # Comments, CDATA, doctypes and processing instructions are all non-plain strings.
     for node in list(soup.descendants):
@@ -718,16 +722,21 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     absolute = absolute_url(url, base)
     if absolute is None:
         return None
+    absolute = _SURROGATES.sub("\ufffd", absolute)  # unencodable: one replacement character
     parts = urlsplit(absolute)
     scheme = parts.scheme.lower()
     host = _ascii_host(parts.hostname or "")
+    if not host:
+        return None  # "http://./": nothing left of the host
     if ":" in host:  # an IPv6 literal
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     if "@" in parts.netloc:
         netloc = parts.netloc.rpartition("@")[0] + "@" + netloc
-    path = _normalize_escapes(quote(_remove_dot_segments(parts.path), safe=_PATH_SAFE)) or "/"
+    # Escapes first: "%2e%2e" is "..", and must go with the other dot segments.
+    path = _remove_dot_segments(_normalize_escapes(parts.path))
+    path = _normalize_escapes(quote(path, safe=_PATH_SAFE)) or "/"
     query = _normalize_escapes(quote(_clean_query(parts.query), safe=_QUERY_SAFE))
     return urlunsplit((scheme, netloc, path, query, ""))
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from builders import Clock
 from feedserver import FeedServer, feed_server_fixture
+from newsroom import Newsroom
 from newswatch.app import Monitor, make_monitor
 from newswatch.cli import cli
 from newswatch.config import load_config
@@ -158,3 +159,17 @@ def smtp_server() -> Iterator[SmtpServer]:
 def smtp_auth_server() -> Iterator[SmtpServer]:
     """Like ``smtp_server``, but requiring AUTH (user ``digest``, see ``smtpserver.PASSWORD``)."""
     yield from smtp_server_fixture(auth=True)
+
+
+@pytest.fixture
+def newsroom(
+    feed_server: FeedServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+    database_url: str,
+    clock: Clock,
+) -> Iterator[Newsroom]:
+    """Two outlets on the feed server, a config with a Markdown and an email digest channel."""
+    room = Newsroom(feed_server, smtp_server, tmp_path, database_url, clock)
+    yield room
+    room.close()

@@ -8,31 +8,14 @@ received messages (parsed with ``email``), and what the ledger says.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import Result
 
 from builders import Clock
-from feedserver import FeedServer
 from newsroom import Newsroom, ledger_items, parts, started
-from smtpserver import SmtpServer
-
-
-@pytest.fixture
-def newsroom(
-    feed_server: FeedServer,
-    smtp_server: SmtpServer,
-    tmp_path: Path,
-    database_url: str,
-    clock: Clock,
-) -> Iterator[Newsroom]:
-    room = Newsroom(feed_server, smtp_server, tmp_path, database_url, clock)
-    yield room
-    room.close()
-
 
 # -- the user's first digest ------------------------------------------------------------------
 

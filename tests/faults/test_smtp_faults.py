@@ -7,7 +7,6 @@ lost or sent twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,6 @@ from feedserver import FeedServer
 from newsroom import Newsroom, ledger_items, parts, started
 from newswatch.model import DeliveryStatus, DigestStatus
 from smtpserver import PASSWORD, USERNAME, Mode, SmtpServer
-
-
-@pytest.fixture
-def newsroom(
-    feed_server: FeedServer,
-    smtp_server: SmtpServer,
-    tmp_path: Path,
-    database_url: str,
-    clock: Clock,
-) -> Iterator[Newsroom]:
-    room = Newsroom(feed_server, smtp_server, tmp_path, database_url, clock)
-    yield room
-    room.close()
 
 
 def test_smtp_down_then_back_delivers_pending_articles_exactly_once(newsroom: Newsroom) -> None:

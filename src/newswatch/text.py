@@ -752,17 +752,25 @@ _FOLD_PUNCTUATION: Final = str.maketrans(
         **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", None),
     }
 )
-_FOLD_PUNCTUATION_RE: Final = re.compile(
-    "[" + "".join(re.escape(chr(code)) for code in _FOLD_PUNCTUATION) + "]"
+
+
+_FOLDED_CHARACTERS: Final = tuple(
+    (chr(code), value or "") for code, value in _FOLD_PUNCTUATION.items()
 )
 
 
 def _fold_punctuation(text: str) -> str:
+    return _replace_each(text, _FOLDED_CHARACTERS)
+
+
+def _replace_each(text: str, replacements: tuple[tuple[str, str], ...]) -> str:
     # str.translate with a dict consults the dict for every character, which is slow on long
-    # texts; these characters are rare, so find them first and replace only where they are.
-    if _FOLD_PUNCTUATION_RE.search(text) is None:
-        return text
-    return _FOLD_PUNCTUATION_RE.sub(lambda m: _FOLD_PUNCTUATION[ord(m.group())] or "", text)
+    # texts, and so is a pattern; looking for each of a few characters with ``in`` (a memchr
+    # in C) and replacing only those present is several times faster.
+    for char, replacement in replacements:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text
 
 
 # Only diacritics from the "combining diacritical marks" blocks are folded. Other combining
@@ -789,11 +797,30 @@ def normalize_text(text: str) -> str:
     Returns:
         The normalised text.
     """
+    return " ".join(_fold(text)[0].split())
+
+
+def _fold(text: str) -> tuple[str, bool]:
+    """:func:`normalize_text` without the spacing (what tokens are read from), and whether it
+    is the text itself, lower-cased, with the punctuation fold that keeps offsets applied.
+
+    When it is (ASCII text, or text that only typographic quotes and dashes kept from being
+    ASCII), character offsets in the folded text are those of the original.
+    """
+    if text.isascii():
+        # NFKC and the accent fold leave ASCII as it is, casefold is lower, and the only
+        # ASCII character the punctuation fold changes is the backtick.
+        return (text.lower().replace("`", "'") if "`" in text else text.lower()), True
     # Fold punctuation before NFKC too: NFKC turns the acute accent (U+00B4) into a space
     # plus a combining accent.
-    folded = unicodedata.normalize("NFKC", _fold_punctuation(text)).casefold()
+    folded = _fold_punctuation(text)
+    if folded.isascii():  # typographic quotes and dashes were all there was
+        return folded.lower(), len(folded) == len(text)
+    folded = unicodedata.normalize("NFKC", folded).casefold()
+    if folded.isascii():
+        return (folded.replace("`", "'") if "`" in folded else folded), False
     folded = unicodedata.normalize("NFC", _DIACRITICS.sub("", unicodedata.normalize("NFD", folded)))
-    return " ".join(_fold_punctuation(folded).split())
+    return _fold_punctuation(folded), False
 
 
 # Han and kana have no spaces between words; each character is its own token.
@@ -849,27 +876,72 @@ def tokens(text: str) -> list[str]:
     Returns:
         The tokens, in order (repeats kept).
     """
-    folded = normalize_text(text)
-    pattern = _token_pattern() if _needs_full_pattern().search(folded) else _SIMPLE_TOKEN
-    result = pattern.findall(folded)
-    for index, token in enumerate(result):
-        if "'" in token:
-            word = token[:-2] if token.endswith("'s") and len(token) > 2 else token
-            result[index] = _ELISION.sub("", word)
-    return result
+    return tokens_and_layout(text)[0]
+
+
+def tokens_and_layout(text: str) -> tuple[list[str], str | None]:
+    """:func:`tokens`, and for most Latin-script text where they lie, at no extra cost.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The tokens, and their layout: a string as long as ``text`` in which the characters
+        of each token's span (as :func:`token_spans` gives it) are not spaces and all
+        others are; the i-th run of non-spaces is the i-th token. None when the text does
+        not allow it (characters that normalisation changes in length or position, other
+        scripts); then only :func:`token_spans` knows the offsets.
+    """
+    folded, aligned = _fold(text)
+    separated = _separated(folded)
+    if separated is None:
+        pattern = _token_pattern() if _needs_full_pattern().search(folded) else _SIMPLE_TOKEN
+        result = pattern.findall(folded)
+        for index, token in enumerate(result):
+            if "'" in token:
+                word = token[:-2] if token.endswith("'s") and len(token) > 2 else token
+                result[index] = _ELISION.sub("", word)
+        return result, None
+    layout = separated if aligned else None
+    if "'" not in separated:
+        return separated.split(), layout
+    # Every apostrophe left joins two letters, so "'s " ends a possessive.
+    separated = (separated + " ").replace("'s ", " ")
+    if "'" in separated:
+        separated = _without_elisions(separated)
+    return separated.split(), layout
 
 
 # French and Italian elided articles and prepositions ("l'Ukraine", "d'adhésion",
 # "dell'Ucraina") belong to the word after them only in writing: "l'ukraine" is "ukraine".
-_ELISION: Final = re.compile(
-    r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|dell|nell|sull|dall|all|un)'(?=[^\W\d_])"
+_ELIDED_WORDS: Final = (
+    *("l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"),
+    *("dell", "nell", "sull", "dall", "all", "un"),
 )
+_ELISION: Final = re.compile(rf"^(?:{'|'.join(_ELIDED_WORDS)})'(?=[^\W\d_])")
+_ELIDED: Final = frozenset(_ELIDED_WORDS)
+
+
+def _without_elisions(text: str) -> str:
+    """``_ELISION`` applied to each space-separated word that has an apostrophe.
+
+    Every apostrophe in ``text`` stands between two letters or digits. The words are taken
+    last first, so that shortening one does not move those still to come.
+    """
+    cut = text.rfind("'")
+    while cut >= 0:
+        start = text.rfind(" ", 0, cut) + 1
+        first = text.find("'", start)  # an elided article ends at the word's first apostrophe
+        if text[start:first] in _ELIDED and not text[first + 1].isdecimal():
+            text = text[:start] + text[first + 1 :]
+        cut = text.rfind("'", 0, start)
+    return text
 
 
 # The same folding as _FOLD_PUNCTUATION, but length-preserving: deleted characters become a
 # letter, so they still join the word they sit in, and offsets stay those of the original.
-_FOLD_KEEPING_OFFSETS: Final = str.maketrans(
-    {code: (value if value else "a") for code, value in _FOLD_PUNCTUATION.items()}
+_FOLDED_KEEPING_OFFSETS: Final = tuple(
+    (chr(code), value or "a") for code, value in _FOLD_PUNCTUATION.items()
 )
 
 
@@ -879,9 +951,101 @@ def token_spans(text: str) -> list[tuple[int, int]]:
     The spans line up with :func:`tokens` one to one for ordinary text; callers compare the
     counts and fall back to something slower in the rare case they do not.
     """
-    folded = text.translate(_FOLD_KEEPING_OFFSETS) if _FOLD_PUNCTUATION_RE.search(text) else text
+    folded = _folded_keeping_offsets(text)
+    separated = _separated(folded)
+    if separated is not None:
+        return [match.span() for match in _NON_SPACES.finditer(separated)]
     pattern = _token_pattern() if _needs_full_pattern().search(folded) else _SIMPLE_TOKEN
     return [match.span() for match in pattern.finditer(folded)]
+
+
+_NON_SPACES: Final = re.compile(r"[^ ]+")
+
+
+def token_layout(text: str) -> str | None:
+    """Where the tokens of :func:`token_spans` lie, as a string (for most text).
+
+    Returns:
+        A string as long as ``text`` whose runs of non-spaces are the spans of
+        ``token_spans(text)``, one for one; None when only the token pattern can tell
+        (CJK characters, combining marks, rare punctuation).
+    """
+    return _separated(_folded_keeping_offsets(text))
+
+
+def _folded_keeping_offsets(text: str) -> str:
+    if text.isascii():
+        return text.replace("`", "'") if "`" in text else text
+    return _replace_each(text, _FOLDED_KEEPING_OFFSETS)
+
+
+# -- tokens without the regular expression -----------------------------------------------
+#
+# The token pattern is a run of letters and digits (``str.isalnum``) with single apostrophes
+# or hyphens inside. Matching it character by character in ``re`` is the bulk of the cost of
+# tagging an article, so ordinary text is split with string methods that run in C instead:
+# every character that cannot be part of a token becomes a space, apostrophes and hyphens
+# that do not join two letters too, and ``str.split`` does the rest. Text that holds
+# something these steps do not know (CJK, combining marks, rare symbols) goes to the pattern.
+
+#: ASCII bytes that are never part of a token, as spaces; the bytes of multi-byte UTF-8
+#: characters (0x80 and up) pass unchanged.
+_SEPARATOR_BYTES: Final = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or chr(byte) in "'-" else 0x20
+    for byte in range(256)
+)
+#: Non-ASCII punctuation and spaces common in news text, each replaced by one space (one
+#: character for one, so offsets hold).
+_SEPARATOR_CHARS: Final = tuple(
+    (char, " ")
+    for char in "\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a\u201a\u00a0\u2026\u2022\u00b7"
+    "\u20ac\u00a3\u00b0\u00a7\u2116\u00a9\u00ae\u2122\u2009\u202f\u2007\u00bf\u00a1"
+)
+#: UTF-8 lead bytes of the characters the plain split cannot handle: Han and kana
+#: (U+3040-U+9FFF, U+F900-U+FAFF) start with E3-E9 or EF.
+_CJK_LEAD_BYTES: Final = tuple(bytes([lead]) for lead in (*range(0xE3, 0xEA), 0xEF))
+#: Two joiners in a row join nothing; nor does one next to a space.
+_LONE_JOINERS: Final = ("''", "'-", "-'", "--")
+_EDGE_JOINERS: Final = (" '", "' ", " -", "- ")
+
+
+def _separated(text: str) -> str | None:
+    """``text`` with every character outside a token replaced by a space (same length).
+
+    Splitting the result on spaces gives exactly the matches of the plain token pattern
+    (``_SIMPLE_TOKEN``). None when the text needs the pattern: it holds CJK characters,
+    combining marks, or punctuation or spacing not handled here.
+    """
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _replace_each(text, _SEPARATOR_CHARS)
+    # "surrogatepass": a lone surrogate (not a token character) must not stop the encoding.
+    data = text.encode("utf-8", "surrogatepass")
+    if not ascii_only:
+        for lead in _CJK_LEAD_BYTES:
+            if lead in data:
+                return None
+    separated = data.translate(_SEPARATOR_BYTES).decode("utf-8", "surrogatepass")
+    if "'" in separated or "-" in separated:
+        separated = _unjoin(separated)
+    if not ascii_only:
+        rest = separated.replace(" ", "").replace("'", "").replace("-", "")
+        if rest and not rest.isalnum():
+            return None
+    return separated
+
+
+def _unjoin(text: str) -> str:
+    """Apostrophes and hyphens that do not stand between two letters, as spaces."""
+    text = f" {text} "
+    # One pass over the pairs leaves no two joiners side by side: of two neighbours left
+    # standing, the pass for their pair would have found them. Every joiner next to a
+    # space then goes too.
+    for pair in _LONE_JOINERS:
+        text = text.replace(pair, "  ")
+    for pair in _EDGE_JOINERS:
+        text = text.replace(pair, "  ")
+    return text[1:-1]
 
 
 def content_fingerprint(title: str, text: str) -> str:

@@ -19,9 +19,11 @@ import bisect
 import functools
 import math
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
+from typing import cast
 
 from newswatch.model import Evidence
 from newswatch.tagging.document import (
@@ -53,20 +55,16 @@ SNIPPET_CHARS = 240
 _WORD_CACHE_LIMIT = 500_000
 #: Sentences of one field looked at for the snippet (the evidence is usually early).
 MAX_SNIPPET_SENTENCES = 60
+_LEAD_END = BODY_START + LEAD_TOKENS
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One piece of evidence: a term or phrase matched at a position."""
-
-    label: str
-    position: int
-    length: int = 1
-    weight: float = 1.0
-
-
+# Evidence: groups of hits (a term or phrase matched at a position) with one label, weight and
+# length, at ascending positions. Read group after group, position after position, they are
+# the hits in the order the query found them (that order breaks ties in scores and evidence).
+# One group per matched term instead of one object per hit keeps evaluation cheap.
+_Group = tuple[str, float, int, list[int]]  # label, weight, length, positions
 # None: the node does not match. A list (possibly empty, for NOT): it matches, with this evidence.
-Result = list[Hit] | None
+Result = list[_Group] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +89,91 @@ class TopicRule:
     version: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    rule: TopicRule
-    query: Node
-    exclude: Node | None
-
-
-# A compiled query: evaluates against one document's context, with the weight in force.
-_Fn = Callable[["_Context", float], Result]
+# A compiled query: evaluates against one document's context.
+_Fn = Callable[["_Context"], Result]
 # A compiled presence check: could the query hold, given the ids of the terms present?
 _Check = Callable[[dict[int, list[int]]], bool]
+
+
+class _Vocabulary:
+    """The indexed terms each word satisfies, for the articles of one stemmer.
+
+    ``terms`` remembers every word seen (most satisfy none); ``matching`` holds the words that
+    satisfy at least one, so a document's words are sorted out with two set operations.
+    """
+
+    def __init__(self) -> None:
+        self.terms: dict[str, tuple[int, ...]] = {}
+        self.matching: set[str] = set()
+
+    def learn(self, word: str, numbers: tuple[int, ...]) -> None:
+        if len(self.terms) >= _WORD_CACHE_LIMIT:
+            self.terms.clear()
+            self.matching.clear()
+        self.terms[word] = numbers
+        if numbers:
+            self.matching.add(word)
+
+
+class _CheckWriter:
+    """Writes a query's presence check as one Python expression.
+
+    The check is a necessary condition for the query to hold, from the terms present alone
+    (``present``: term id → positions; ``keys``: its keys): an OR needs one of its parts, AND
+    and NEAR all of theirs (NOT parts are left to the full evaluation), a phrase all its
+    words. Sets of term ids become named constants. One generated function per topic runs
+    several times faster than the same test as a tree of closures, and most candidate
+    topics fail it.
+    """
+
+    def __init__(self, presence_id: Callable[[Term], int]) -> None:
+        self.presence_id = presence_id
+        self.constants: dict[str, frozenset[int]] = {}
+
+    def any_present(self, ids: frozenset[int]) -> str:
+        if len(ids) == 1:
+            return f"{next(iter(ids))} in present"
+        name = f"ids{len(self.constants)}"
+        self.constants[name] = ids
+        return f"not keys.isdisjoint({name})"
+
+    def plain(self, node: Node) -> frozenset[int] | None:
+        """The ids of which the node needs any one, if that is all it needs."""
+        if isinstance(node, Term):
+            return frozenset({self.presence_id(node)})
+        if isinstance(node, Weighted):
+            return self.plain(node.part)
+        if isinstance(node, Or):
+            sets = [self.plain(part) for part in node.parts]
+            if all(ids is not None for ids in sets):
+                return frozenset().union(*(ids for ids in sets if ids is not None))
+        return None
+
+    def expression(self, node: Node) -> str:
+        ids = self.plain(node)
+        if ids is not None:
+            return self.any_present(ids)
+        if isinstance(node, Weighted):
+            return self.expression(node.part)
+        if isinstance(node, Phrase):
+            words = sorted({self.presence_id(word) for word in node.words})
+            return "(" + " and ".join(f"{number} in present" for number in words) + ")"
+        if isinstance(node, Near):
+            return f"({self.expression(node.left)} and {self.expression(node.right)})"
+        if isinstance(node, And):
+            parts = [self.expression(part) for part in node.parts if not isinstance(part, Not)]
+            return "(" + " and ".join(parts) + ")" if parts else "True"
+        if isinstance(node, Or):
+            plain = [ids for part in node.parts if (ids := self.plain(part)) is not None]
+            alternatives = [self.any_present(frozenset().union(*plain))] if plain else []
+            alternatives += [
+                self.expression(part) for part in node.parts if self.plain(part) is None
+            ]
+            # No part can hold without a term of its own: when none of the OR's terms is
+            # present, the alternatives are not looked at.
+            anywhere = frozenset(self.presence_id(term) for term in terms_of(node))
+            return f"({self.any_present(anywhere)} and ({' or '.join(alternatives)}))"
+        return "True"  # NOT: decided by the full evaluation
 
 
 class Tagger:
@@ -123,9 +195,10 @@ class Tagger:
         self._exact: defaultdict[str, list[int]] = defaultdict(list)
         self._prefixes: defaultdict[str, list[int]] = defaultdict(list)
         self._stem_index: dict[str, dict[str, list[int]]] = {}
-        # word → the term ids it satisfies, per stemmer ("" for none): see _terms_for_word.
-        self._word_terms: dict[str, dict[str, tuple[int, ...]]] = {}
+        # Per stemmer ("" for none): which terms each word satisfies; see _terms_for_word.
+        self._vocabularies: dict[str, _Vocabulary] = {}
         self._topics_of: defaultdict[int, set[int]] = defaultdict(set)
+        self._fields: dict[int, str] = {}  # term id → field, for the terms limited to one
         for index, rule in enumerate(self.rules):
             query = parse_query(rule.query, topic=rule.slug)
             try:
@@ -135,15 +208,16 @@ class Tagger:
             for term in terms_of(query):
                 self._topics_of[self._presence_id(term)].add(index)
             compiled_exclude = self._compile(exclude) if exclude is not None else None
-            self._compiled.append(
-                (rule, self._compile(query), compiled_exclude, self._check(query))
-            )
+            check = self._compile_check(query, rule.slug)
+            self._compiled.append((rule, self._compile(query), compiled_exclude, check))
 
     def _id(self, term: Term) -> int:
         number = self._ids.get(term)
         if number is None:
             number = self._ids[term] = len(self._terms)
             self._terms.append(term)
+            if term.field is not None:
+                self._fields[number] = term.field
             if term.prefix:
                 self._prefixes[term.text[:3]].append(number)
             elif not term.case_sensitive:
@@ -158,11 +232,42 @@ class Tagger:
                 return self._id(Term(folded[0], field=term.field))
         return self._id(term)
 
-    def _check(self, node: Node) -> _Check:
-        """A cheap necessary condition for the query to hold: its terms are present at all.
+    def _presence_ids(self, node: Node) -> frozenset[int]:
+        """The ids of which at least one must be present for the node to hold."""
+        return frozenset(self._presence_id(term) for term in terms_of(node))
 
-        Most candidate topics fail here, before any evidence is collected.
+    def _compile_check(self, node: Node, name: str) -> _Check:
+        """The query's presence check as one generated Python function (see _CheckWriter).
+
+        A query nested too deeply for Python's compiler gets the same check as nested
+        closures instead.
         """
+        writer = _CheckWriter(self._presence_id)
+        try:
+            source = (
+                "def check(present):\n"
+                "    keys = present.keys()\n"
+                f"    return {writer.expression(node)}\n"
+            )
+            namespace: dict[str, object] = dict(writer.constants)
+            exec(compile(source, f"<presence check of {name}>", "exec"), namespace)
+        except (RecursionError, SyntaxError, MemoryError):
+            return self._check(node)
+        return cast(_Check, namespace["check"])
+
+    def _part_check(self, node: Node) -> _Check:
+        """A presence check for part of a query: a set test where one will do."""
+        writer = _CheckWriter(self._presence_id)
+        plain = writer.plain(node)
+        if plain is not None:
+            return lambda present: not present.keys().isdisjoint(plain)
+        if isinstance(node, Phrase):
+            needed = frozenset(self._presence_id(w) for w in node.words)
+            return lambda present: present.keys() >= needed
+        return self._compile_check(node, "part of a query")
+
+    def _check(self, node: Node) -> _Check:
+        """The presence check as nested closures: what _CheckWriter writes out, unrolled."""
         if isinstance(node, Term):
             number = self._presence_id(node)
             return lambda present: number in present
@@ -175,106 +280,120 @@ class Tagger:
             left, right = self._check(node.left), self._check(node.right)
             return lambda present: left(present) and right(present)
         if isinstance(node, Or):
-            # Plain terms of an OR (its aliases) are one set test; other parts are checked one
-            # by one only when none of the plain terms is there.
             plain = frozenset(self._presence_id(p) for p in node.parts if isinstance(p, Term))
             others = [self._check(p) for p in node.parts if not isinstance(p, Term)]
-            if not others:
-                return lambda present: not present.keys().isdisjoint(plain)
-            return lambda present: (
-                not present.keys().isdisjoint(plain) or any(part(present) for part in others)
+            return lambda present: not present.keys().isdisjoint(plain) or any(
+                part(present) for part in others
             )
         if isinstance(node, And):
             parts = [self._check(p) for p in node.parts if not isinstance(p, Not)]
             return lambda present: all(part(present) for part in parts)
         return lambda present: True  # NOT: decided by the full evaluation
 
-    def _compile(self, node: Node) -> _Fn:
+    def _compile(self, node: Node, weight: float = 1.0) -> _Fn:
+        """The query as nested closures, each weight multiplied in where the query sets it."""
         if isinstance(node, Term):
             number, label = self._id(node), _label(node)
             if node.case_sensitive:
                 term = node
 
-                def exact_case(ctx: _Context, weight: float) -> Result:
+                def exact_case(ctx: _Context) -> Result:
                     found = ctx.case_sensitive(number, term)
-                    return [Hit(label, p, 1, weight) for p in found] if found else None
+                    return [(label, weight, 1, found)] if found else None
 
                 return exact_case
 
-            def single(ctx: _Context, weight: float) -> Result:
+            def single(ctx: _Context) -> Result:
                 found = ctx.present.get(number)
-                return [Hit(label, p, 1, weight) for p in found] if found else None
+                return [(label, weight, 1, found)] if found else None
 
             return single
         if isinstance(node, Or):
-            return self._compile_or(node)
+            return self._compile_or(node, weight)
         if isinstance(node, And):
-            parts = [self._compile(p) for p in node.parts]
+            parts = [self._compile(p, weight) for p in node.parts]
 
-            def all_of(ctx: _Context, weight: float) -> Result:
-                hits: list[Hit] = []
+            def all_of(ctx: _Context) -> Result:
+                groups: list[_Group] = []
                 for part in parts:
-                    result = part(ctx, weight)
+                    result = part(ctx)
                     if result is None:
                         return None
-                    hits.extend(result)
-                return hits
+                    groups += result
+                return groups
 
             return all_of
         if isinstance(node, Not):
-            inner = self._compile(node.part)
+            inner = self._compile(node.part, weight)
 
-            def none_of(ctx: _Context, weight: float) -> Result:
-                return [] if inner(ctx, weight) is None else None
+            def none_of(ctx: _Context) -> Result:
+                return [] if inner(ctx) is None else None
 
             return none_of
         if isinstance(node, Weighted):
-            part, factor = self._compile(node.part), node.weight
-
-            def weighted(ctx: _Context, weight: float) -> Result:
-                return part(ctx, weight * factor)
-
-            return weighted
+            return self._compile(node.part, weight * node.weight)
         if isinstance(node, Phrase):
-            return self._compile_phrase(node)
-        return self._compile_near(node)
+            return self._compile_phrase(node, weight)
+        return self._compile_near(node, weight)
 
-    def _compile_or(self, node: Or) -> _Fn:
-        simple = [
-            (self._id(p), _label(p))
-            for p in node.parts
-            if isinstance(p, Term) and not p.case_sensitive
-        ]
-        others = [
-            self._compile(p)
-            for p in node.parts
-            if not (isinstance(p, Term) and not p.case_sensitive)
-        ]
+    def _compile_or(self, node: Or, weight: float) -> _Fn:
+        # The plain terms: which are present is one set intersection; their evidence comes
+        # in the order the query lists them (a term listed twice gives its evidence twice).
+        listed: defaultdict[int, list[tuple[int, int, str]]] = defaultdict(list)
+        for index, part in enumerate(node.parts):
+            if isinstance(part, Term) and not part.case_sensitive:
+                number = self._id(part)
+                listed[number].append((index, number, _label(part)))
+        simple_ids = frozenset(listed)
+        # Then the other parts, in order. A weighted term ("Witkoff*^0.6") is looked up
+        # right here; anything else is evaluated only if its presence check passes (exact-case
+        # terms are searched for in the raw text whatever the folded words: None, always).
+        others: list[tuple[int, str, float, _Fn | None, _Check | None]] = []
+        for part in node.parts:
+            if isinstance(part, Term) and not part.case_sensitive:
+                continue
+            term, term_weight = _weighted_term(part, weight)
+            if term is not None:
+                others.append((self._id(term), _label(term), term_weight, None, None))
+            else:
+                check = None if _has_exact_case(part) else self._part_check(part)
+                others.append((-1, "", weight, self._compile(part, weight), check))
 
-        def any_of(ctx: _Context, weight: float) -> Result:
-            hits: list[Hit] = []
-            matched = False
+        def any_of(ctx: _Context) -> Result:
             present = ctx.present
-            for number, label in simple:
-                found = present.get(number)
-                if found:
-                    matched = True
-                    hits.extend(Hit(label, p, 1, weight) for p in found)
-            for part in others:
-                result = part(ctx, weight)
+            found = present.keys() & simple_ids
+            groups: list[_Group] = []
+            if found:
+                if len(found) == 1:
+                    entries = listed[found.pop()]
+                else:
+                    entries = sorted(entry for number in found for entry in listed[number])
+                groups = [(label, weight, 1, present[number]) for _, number, label in entries]
+            matched = bool(groups)
+            for number, label, term_weight, part, check in others:
+                if part is None:
+                    spots = present.get(number)
+                    if spots:
+                        groups.append((label, term_weight, 1, spots))
+                        matched = True
+                    continue
+                if check is not None and not check(present):
+                    continue
+                result = part(ctx)
                 if result is not None:
                     matched = True
-                    hits.extend(result)
-            return hits if matched else None
+                    groups += result
+            return groups if matched else None
 
         return any_of
 
-    def _compile_phrase(self, node: Phrase) -> _Fn:
+    def _compile_phrase(self, node: Phrase, weight: float) -> _Fn:
         words = [(self._id(w), w) for w in node.words]
         label = " ".join(_label(w) for w in node.words)
         field_name = node.field
+        size = len(words)
 
-        def phrase(ctx: _Context, weight: float) -> Result:
+        def phrase(ctx: _Context) -> Result:
             starts = ctx.positions(*words[0])
             for offset, (number, word) in enumerate(words[1:], start=1):
                 if not starts:
@@ -282,25 +401,25 @@ class Tagger:
                 following = set(ctx.positions(number, word))
                 starts = [p for p in starts if p + offset in following]
             starts = _in_field(starts, field_name)
-            return [Hit(label, p, len(words), weight) for p in starts] or None
+            return [(label, weight, size, starts)] if starts else None
 
         return phrase
 
-    def _compile_near(self, node: Near) -> _Fn:
-        left, right, distance = self._compile(node.left), self._compile(node.right), node.distance
+    def _compile_near(self, node: Near, weight: float) -> _Fn:
+        left, right = self._compile(node.left, weight), self._compile(node.right, weight)
+        distance = node.distance
 
-        def near(ctx: _Context, weight: float) -> Result:
-            a_hits = left(ctx, weight)
-            if not a_hits:
+        def near(ctx: _Context) -> Result:
+            a_groups = left(ctx)
+            if not a_groups:
                 return None
-            b_hits = right(ctx, weight)
-            if not b_hits:
+            b_groups = right(ctx)
+            if not b_groups:
                 return None
-            kept_a = [a for a in a_hits if any(_gap(a, b) <= distance for b in b_hits)]
+            kept_a = _within(a_groups, b_groups, distance)
             if not kept_a:
                 return None
-            kept_b = [b for b in b_hits if any(_gap(a, b) <= distance for a in kept_a)]
-            return kept_a + kept_b
+            return kept_a + _within(b_groups, kept_a, distance)
 
         return near
 
@@ -312,25 +431,23 @@ class Tagger:
             include_failed: also return topics whose query holds but whose score is under the
                 threshold (for ``topics eval --errors`` and ``topics test``).
         """
-        context = _Context(document, self._present_terms(document))
-        candidates: set[int] = set()
+        present = self._present_terms(document)
+        if not present:
+            return []
+        context = _Context(document, present)
         topics_of = self._topics_of
-        present = context.present
-        for number in present:
-            topics = topics_of.get(number)
-            if topics:
-                candidates |= topics
+        candidates = set().union(*map(topics_of.__getitem__, present.keys() & topics_of.keys()))
         results = []
         for index in sorted(candidates):
             rule, query, exclude, check = self._compiled[index]
             if not check(present):
                 continue
-            found = query(context, 1.0)
+            found = query(context)
             if not found:
                 continue
             score = _score(found)
             if exclude is not None:
-                excluded = exclude(context, 1.0)
+                excluded = exclude(context)
                 if excluded:
                     score *= math.exp(-_evidence_sum(excluded))
             score = round(score, 4)
@@ -349,24 +466,47 @@ class Tagger:
         return results
 
     def _present_terms(self, document: Document) -> dict[int, list[int]]:
-        """The positions of every indexed term that occurs in the document."""
+        """The positions of every indexed term that occurs in the document.
+
+        Set operations (in C) pick out the few words that satisfy some term; only their
+        positions are collected.
+        """
         stemmer = document.stemmer
-        cache = self._word_terms.setdefault(stemmer.algorithm if stemmer else "", {})
-        if len(cache) > _WORD_CACHE_LIMIT:
-            cache.clear()
-        found: defaultdict[int, list[int]] = defaultdict(list)
-        for token, positions in document.tokens.items():
-            numbers = cache.get(token)
-            if numbers is None:
-                numbers = cache[token] = self._terms_for_word(token, stemmer)
-            for number in numbers:
-                found[number].extend(positions)
-        terms = self._terms
-        present = {}
-        for number, spots in found.items():
-            kept = _in_field(sorted(set(spots)), terms[number].field)
+        key = stemmer.algorithm if stemmer else ""
+        vocabulary = self._vocabularies.get(key)
+        if vocabulary is None:
+            vocabulary = self._vocabularies[key] = _Vocabulary()
+        title, body = document.title_words, document.body_words
+        words = title + body
+        distinct = set(words)
+        for word in distinct.difference(vocabulary.terms):
+            vocabulary.learn(word, self._terms_for_word(word, stemmer))
+        wanted = distinct & vocabulary.matching
+        if not wanted:
+            return {}
+        # The positions of each wanted word, gathered by iterators and list.append in C
+        # (there can be hundreds; no Python code runs per position).
+        spots: dict[str, list[int]] = {word: [] for word in wanted}
+        mask = list(map(wanted.__contains__, words))
+        positions = chain(range(len(title)), range(BODY_START, BODY_START + len(body)))
+        lists = map(spots.__getitem__, compress(words, mask))
+        deque(map(list.append, lists, compress(positions, mask)), maxlen=0)
+        known = vocabulary.terms
+        present: dict[int, list[int]] = {}
+        for word, found in spots.items():
+            for number in known[word]:
+                if number in present:
+                    # Several words satisfy this term (a prefix, a stem): never at one position.
+                    present[number] = sorted(present[number] + found)
+                else:
+                    present[number] = found  # shared between terms: read, never changed
+        fields = self._fields
+        for number in fields.keys() & present.keys():
+            kept = _in_field(present[number], fields[number])
             if kept:
                 present[number] = kept
+            else:
+                del present[number]
         return present
 
     def _terms_for_word(self, word: str, stemmer: CachedStemmer | None) -> tuple[int, ...]:
@@ -381,7 +521,7 @@ class Tagger:
                 numbers.add(number)
         if stemmer is not None:
             numbers.update(self._stems(stemmer).get(stemmer.stem(word), ()))
-        return tuple(numbers)
+        return tuple(sorted(numbers))
 
     def _stems(self, stemmer: CachedStemmer) -> dict[str, list[int]]:
         index = self._stem_index.get(stemmer.algorithm)
@@ -410,10 +550,32 @@ class _Context:
         if found is None:
             spots = []
             for name in ("title", "body"):
-                for match in _exact_word(term.text).finditer(self.document.raw(name)):
-                    spots.append(self.document.position_of_offset(name, match.start()))
+                for start in _exact_word_starts(term.text, self.document.raw(name)):
+                    spots.append(self.document.position_of_offset(name, start))
             found = self.present[number] = _in_field(spots, term.field)
         return found
+
+
+def _exact_word_starts(word: str, text: str) -> list[int]:
+    """Where ``word`` occurs in ``text`` as a whole word, exactly as written.
+
+    The same matches as ``_exact_word(word).finditer(text)``; ``str.find`` locates the
+    candidates, which the pattern (a look-behind first, so ``re`` cannot skip ahead by
+    itself) then only confirms.
+    """
+    starts: list[int] = []
+    start = text.find(word)
+    if start < 0:
+        return starts
+    pattern = _exact_word(word)
+    while start >= 0:
+        found = pattern.match(text, start)
+        if found is None:
+            start = text.find(word, start + 1)
+        else:
+            starts.append(start)
+            start = text.find(word, max(found.end(), start + 1))
+    return starts
 
 
 @functools.cache
@@ -421,10 +583,50 @@ def _exact_word(text: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(text)}(?![\w-])")
 
 
-def _gap(a: Hit, b: Hit) -> int:
-    if a.position <= b.position:
-        return b.position - (a.position + a.length - 1)
-    return a.position - (b.position + b.length - 1)
+def _weighted_term(node: Node, weight: float) -> tuple[Term | None, float]:
+    """A term under one or more weights, and its weight (each factor applied in turn, as
+    evaluating the nested weights would); None if the node is something else."""
+    while isinstance(node, Weighted):
+        weight *= node.weight
+        node = node.part
+    if isinstance(node, Term) and not node.case_sensitive:
+        return node, weight
+    return None, weight
+
+
+def _has_exact_case(node: Node) -> bool:
+    return any(term.case_sensitive for term in terms_of(node))
+
+
+def _within(groups: list[_Group], others: list[_Group], distance: int) -> list[_Group]:
+    """The hits of ``groups`` at most ``distance`` words from some hit of ``others``.
+
+    Two hits are that close when the gap between the end of the first and the start of the
+    second (whichever comes first) is at most ``distance``; overlapping hits always are.
+    """
+    spans = sorted((p, p + length - 1) for _, _, length, positions in others for p in positions)
+    starts = [start for start, _ in spans]
+    longest = max(end - start for start, end in spans)
+    kept: list[_Group] = []
+    for label, weight, length, positions in groups:
+        near = []
+        for position in positions:
+            end = position + length - 1
+            # Only hits starting in this window can be close enough; each is checked.
+            index = bisect.bisect_left(starts, position - distance - longest)
+            for other_start, other_end in spans[index:]:
+                if other_start > end + distance:
+                    break
+                if position <= other_start:
+                    if other_start - end <= distance:
+                        near.append(position)
+                        break
+                elif position - other_end <= distance:
+                    near.append(position)
+                    break
+        if near:
+            kept.append((label, weight, length, near))
+    return kept
 
 
 def _in_field(positions: Iterable[int], field: str | None) -> list[int]:
@@ -442,106 +644,111 @@ def _label(term: Term) -> str:
     return f"{term.text}*" if term.prefix else term.text
 
 
-def _evidence_sum(hits: Sequence[Hit]) -> float:
+def _field_weight(position: int) -> float:
+    if position < BODY_START:
+        return 3.0  # FIELD_WEIGHTS["title"]
+    return 2.0 if position < _LEAD_END else 1.0  # lead, body
+
+
+def _evidence_sum(groups: Sequence[_Group]) -> float:
     # Each word of the article is evidence once, at the best weight any query term gives it:
     # alternatives that find the same word ("join OR joined", a phrase and its first word)
     # must not count it twice. Zero-weight hits (context) count for nothing, not even repeats.
-    by_position: dict[int, Hit] = {}
-    for hit in hits:
-        if hit.weight <= 0:
+    by_position: dict[int, tuple[str, float, float]] = {}  # label, weight, weight × length
+    for label, weight, length, positions in groups:
+        if weight <= 0:
             continue
-        seen = by_position.get(hit.position)
-        if seen is None or hit.weight * hit.length > seen.weight * seen.length:
-            by_position[hit.position] = hit
+        strength = weight * length
+        for position in positions:
+            seen = by_position.get(position)
+            if seen is None or strength > seen[2]:
+                by_position[position] = (label, weight, strength)
     best: dict[str, float] = {}
     counts: dict[str, int] = defaultdict(int)
-    for position, hit in by_position.items():
-        value = FIELD_WEIGHTS[field_of(position)] * hit.weight
-        if value > best.get(hit.label, -1.0):
-            best[hit.label] = value
-        counts[hit.label] += 1
+    for position, (label, weight, _) in by_position.items():
+        value = _field_weight(position) * weight
+        if value > best.get(label, -1.0):
+            best[label] = value
+        counts[label] += 1
     return sum(best[label] * (1 + math.log(counts[label])) for label in best)
 
 
-def _score(hits: Sequence[Hit]) -> float:
-    return 1 - math.exp(-_evidence_sum(hits) / SCORE_SCALE)
+def _score(groups: Sequence[_Group]) -> float:
+    return 1 - math.exp(-_evidence_sum(groups) / SCORE_SCALE)
 
 
-def _evidence(hits: Sequence[Hit]) -> tuple[Evidence, ...]:
+def _evidence(groups: Sequence[_Group]) -> tuple[Evidence, ...]:
+    # Hits in position order; at one position, in the order found (the sort is stable).
+    ordered = sorted(
+        ((position, label) for label, weight, _, positions in groups if weight != 0
+         for position in positions),
+        key=_first,
+    )
     seen: set[tuple[str, str]] = set()
     found = []
-    for hit in sorted(hits, key=lambda h: h.position):
-        field = field_of(hit.position)
-        key = (hit.label, "body" if field == "lead" else field)
-        if key in seen or hit.weight == 0:
+    for position, label in ordered:
+        field = field_of(position)
+        key = (label, "body" if field == "lead" else field)
+        if key in seen:
             continue
         seen.add(key)
-        offset = hit.position if field == "title" else hit.position - BODY_START
-        found.append(Evidence(hit.label, field, offset))
+        offset = position if field == "title" else position - BODY_START
+        found.append(Evidence(label, field, offset))
     return tuple(found)
+
+
+def _first(item: tuple[int, str]) -> int:
+    return item[0]
 
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _WORD_RE = re.compile(r"\w[\w'’-]*")
 
 
-def snippet(document: Document, hits: Sequence[Hit]) -> str:
+def snippet(document: Document, evidence: Sequence[_Group]) -> str:
     """The sentence that shows the most evidence, matched terms in **bold** (Markdown)."""
-    scoring = [h for h in hits if h.weight > 0] or list(hits)
+    scoring = [group for group in evidence if group[1] > 0] or list(evidence)
     fast = _snippet_from_positions(document, scoring)
-    return fast if fast is not None else _snippet_by_search(document, hits)
+    return fast if fast is not None else _snippet_by_search(document, evidence)
 
 
-_SENTENCE_END_RE = re.compile(r"[.!?…](?=\s)|\n")
-
-
-def _snippet_from_positions(document: Document, hits: Sequence[Hit]) -> str | None:
+def _snippet_from_positions(document: Document, evidence: Sequence[_Group]) -> str | None:
     """The snippet from the hits' own positions; None when token offsets are not known."""
-    by_sentence: dict[tuple[str, int], list[Hit]] = defaultdict(list)
-    bounds: dict[str, list[int]] = {}
-    for hit in hits:
-        name = "title" if hit.position < BODY_START else "body"
-        spans = document.spans(name)
-        if spans is None:
-            return None
-        index = hit.position if name == "title" else hit.position - BODY_START
-        if index + hit.length > len(spans):
-            return None
-        if name not in bounds:
-            bounds[name] = [m.end() for m in _SENTENCE_END_RE.finditer(document.raw(name))]
-        sentence = bisect.bisect_right(bounds[name], spans[index][0])
-        by_sentence[(name, sentence)].append(hit)
+    by_sentence: dict[tuple[str, int], list[tuple[str, int, int]]] = defaultdict(list)
+    for label, _, length, positions in evidence:
+        for position in positions:
+            name = "title" if position < BODY_START else "body"
+            sentences = document.sentences(name)
+            if sentences is None:
+                return None
+            index = position if name == "title" else position - BODY_START
+            if index + length > sentences.tokens:
+                return None
+            by_sentence[(name, sentences.of(index))].append((label, index, length))
     if not by_sentence:
         return None
     # The sentence with the most different terms; the earliest among equals (title first).
     (name, sentence), chosen = max(
         by_sentence.items(),
-        key=lambda item: (len({h.label for h in item[1]}), item[0][0] == "title", -item[0][1]),
+        key=lambda item: (len({hit[0] for hit in item[1]}), item[0][0] == "title", -item[0][1]),
     )
-    text = document.raw(name)
-    ends = bounds[name]
-    start = ends[sentence - 1] if sentence > 0 else 0
-    end = ends[sentence] if sentence < len(ends) else len(text)
-    spans = document.spans(name)
-    assert spans is not None
-    offset = 0 if name == "title" else BODY_START
+    sentences = document.sentences(name)
+    assert sentences is not None
+    start, end = sentences.bounds(sentence)
     marks = [
-        (
-            spans[h.position - offset][0] - start,
-            spans[h.position - offset + h.length - 1][1] - start,
-        )
-        for h in chosen
+        (sentences.span(index)[0] - start, sentences.span(index + length - 1)[1] - start)
+        for _, index, length in chosen
     ]
-    piece = text[start:end]
+    piece = document.raw(name)[start:end]
     stripped = piece.lstrip()
     shift = len(piece) - len(stripped)
     marks = [(a - shift, b - shift) for a, b in marks]
     return _highlight(stripped.rstrip(), marks)
 
 
-def _snippet_by_search(document: Document, hits: Sequence[Hit]) -> str:
+def _snippet_by_search(document: Document, evidence: Sequence[_Group]) -> str:
     """The snippet found by searching the text for the matched words (the slow way)."""
-    labels = {h.label for h in hits if h.weight > 0} or {h.label for h in hits}
+    labels = {g[0] for g in evidence if g[1] > 0} or {g[0] for g in evidence}
     patterns = [label.split() for label in sorted(labels)]
     stemmer = document.stemmer
 

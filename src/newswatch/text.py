@@ -1038,12 +1038,16 @@ def _separated(text: str) -> str | None:
 def _unjoin(text: str) -> str:
     """Apostrophes and hyphens that do not stand between two letters, as spaces."""
     text = f" {text} "
-    # One pass over the pairs leaves no two joiners side by side: of two neighbours left
+    if "'" not in text:
+        pairs: tuple[str, ...] = ("--", " -", "- ")
+    elif "-" not in text:
+        pairs = ("''", " '", "' ")
+    else:
+        pairs = _LONE_JOINERS + _EDGE_JOINERS
+    # One pass over the pairs of joiners leaves no two side by side: of two neighbours left
     # standing, the pass for their pair would have found them. Every joiner next to a
     # space then goes too.
-    for pair in _LONE_JOINERS:
-        text = text.replace(pair, "  ")
-    for pair in _EDGE_JOINERS:
+    for pair in pairs:
         text = text.replace(pair, "  ")
     return text[1:-1]
 

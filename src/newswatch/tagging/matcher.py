@@ -18,11 +18,12 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import operator
 import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from typing import cast
 
 from newswatch.model import Evidence
@@ -93,26 +94,6 @@ class TopicRule:
 _Fn = Callable[["_Context"], Result]
 # A compiled presence check: could the query hold, given the ids of the terms present?
 _Check = Callable[[dict[int, list[int]]], bool]
-
-
-class _Vocabulary:
-    """The indexed terms each word satisfies, for the articles of one stemmer.
-
-    ``terms`` remembers every word seen (most satisfy none); ``matching`` holds the words that
-    satisfy at least one, so a document's words are sorted out with two set operations.
-    """
-
-    def __init__(self) -> None:
-        self.terms: dict[str, tuple[int, ...]] = {}
-        self.matching: set[str] = set()
-
-    def learn(self, word: str, numbers: tuple[int, ...]) -> None:
-        if len(self.terms) >= _WORD_CACHE_LIMIT:
-            self.terms.clear()
-            self.matching.clear()
-        self.terms[word] = numbers
-        if numbers:
-            self.matching.add(word)
 
 
 class _CheckWriter:
@@ -195,8 +176,9 @@ class Tagger:
         self._exact: defaultdict[str, list[int]] = defaultdict(list)
         self._prefixes: defaultdict[str, list[int]] = defaultdict(list)
         self._stem_index: dict[str, dict[str, list[int]]] = {}
-        # Per stemmer ("" for none): which terms each word satisfies; see _terms_for_word.
-        self._vocabularies: dict[str, _Vocabulary] = {}
+        # Per stemmer ("" for none): the terms each word seen satisfies (mostly none); see
+        # _terms_for_word.
+        self._vocabularies: dict[str, dict[str, tuple[int, ...]]] = {}
         self._topics_of: defaultdict[int, set[int]] = defaultdict(set)
         self._fields: dict[int, str] = {}  # term id → field, for the terms limited to one
         for index, rule in enumerate(self.rules):
@@ -468,30 +450,28 @@ class Tagger:
     def _present_terms(self, document: Document) -> dict[int, list[int]]:
         """The positions of every indexed term that occurs in the document.
 
-        Set operations (in C) pick out the few words that satisfy some term; only their
-        positions are collected.
+        Each word's terms are looked up, and the positions of the few words that have some
+        are gathered, by iterators that run in C.
         """
         stemmer = document.stemmer
-        key = stemmer.algorithm if stemmer else ""
-        vocabulary = self._vocabularies.get(key)
-        if vocabulary is None:
-            vocabulary = self._vocabularies[key] = _Vocabulary()
+        known = self._vocabularies.setdefault(stemmer.algorithm if stemmer else "", {})
+        if len(known) > _WORD_CACHE_LIMIT:
+            known.clear()
         title, body = document.title_words, document.body_words
         words = title + body
-        distinct = set(words)
-        for word in distinct.difference(vocabulary.terms):
-            vocabulary.learn(word, self._terms_for_word(word, stemmer))
-        wanted = distinct & vocabulary.matching
-        if not wanted:
+        numbers = list(map(known.get, words))
+        if None in numbers:  # words never seen before
+            for word in set(compress(words, map(operator.is_, numbers, repeat(None)))):
+                known[word] = self._terms_for_word(word, stemmer)
+            numbers = list(map(known.get, words))
+        matching = list(compress(words, numbers))
+        if not matching:
             return {}
-        # The positions of each wanted word, gathered by iterators and list.append in C
-        # (there can be hundreds; no Python code runs per position).
-        spots: dict[str, list[int]] = {word: [] for word in wanted}
-        mask = list(map(wanted.__contains__, words))
+        # Each matching word's positions, appended in C (there can be hundreds).
+        spots: dict[str, list[int]] = {word: [] for word in set(matching)}
         positions = chain(range(len(title)), range(BODY_START, BODY_START + len(body)))
-        lists = map(spots.__getitem__, compress(words, mask))
-        deque(map(list.append, lists, compress(positions, mask)), maxlen=0)
-        known = vocabulary.terms
+        lists = map(spots.__getitem__, matching)
+        deque(map(list.append, lists, compress(positions, numbers)), maxlen=0)
         present: dict[int, list[int]] = {}
         for word, found in spots.items():
             for number in known[word]:

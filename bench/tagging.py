@@ -26,10 +26,10 @@ languages, quoted phrases, ``word*`` prefixes, ``NEAR/N``, ``title:``, a few ``^
 What is measured, in this one process (tagging is single-threaded; ``--cpu`` pins it to one
 CPU), ``--runs`` times (5 by default), the median reported with the range over the runs:
 
-* ``Document.build``: analysing the articles (normalisation, tokens, positions, stems),
-  each document dropped once built;
-* ``Tagger.match``: matching prebuilt documents (candidate topics, query evaluation, scores,
-  evidence, snippets);
+* ``Document.build``: analysing the articles (normalisation, tokens), each document dropped
+  once built;
+* ``Tagger.match``: matching prebuilt documents (the terms each word satisfies, candidate
+  topics, presence checks, query evaluation, scores, evidence, snippets);
 * end to end: both, as ``tagging.apply.tag_stored`` does per article.
 
 The stages are interleaved run by run. Each match run gets freshly built documents (a

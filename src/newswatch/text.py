@@ -801,11 +801,12 @@ def normalize_text(text: str) -> str:
 
 
 def _fold(text: str) -> tuple[str, bool]:
-    """:func:`normalize_text` without the spacing (what tokens are read from), and whether it
-    is the text itself, lower-cased, with the punctuation fold that keeps offsets applied.
+    """:func:`normalize_text` without the spacing (what tokens are read from), and whether
+    character offsets in it are those of the text.
 
-    When it is (ASCII text, or text that only typographic quotes and dashes kept from being
-    ASCII), character offsets in the folded text are those of the original.
+    They are when the folding only lower-cased the text and replaced typographic quotes and
+    dashes (ASCII text, or text that only those kept from being ASCII): the folded text is
+    then the text as ``token_spans`` reads it, lower-cased.
     """
     if text.isascii():
         # NFKC and the accent fold leave ASCII as it is, casefold is lower, and the only

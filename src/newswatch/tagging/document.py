@@ -310,6 +310,6 @@ def _prefix_key(text: str) -> str:
     # unless some other character that is not a word character is left.
     data = folded.encode("utf-8", "surrogatepass").translate(_NON_WORD_BYTES)
     words = data.decode("utf-8", "surrogatepass").split()
-    if folded.isascii() or "".join(words).replace("_", "a").isalnum():
+    if folded.isascii() or "".join(words).replace("_", "a").isalnum():  # all \w ("_" too)
         return " ".join(words)
     return _SPACE_RE.sub(" ", folded).strip()

@@ -1,8 +1,10 @@
 """Matching articles against compiled topics: does the query hold, how strongly, and why.
 
-``Tagger`` compiles every topic's query once. For each article it builds a ``Document``, finds
-the topics any of whose terms occur (an inverted index over all topics' terms, so an article is
-evaluated only against topics it can match), evaluates those queries, and scores them.
+``Tagger`` compiles every topic's query once, twice over: into closures that collect the
+evidence, and into a generated presence check (could the query hold, given which terms occur?).
+For each article (a ``Document``: its tokens) it looks up which topic terms each word satisfies
+(exactly, by prefix, by stem; remembered per word), takes the topics that share a term with the
+article, drops those whose presence check fails (most), evaluates the rest and scores them.
 
 Scoring (0..1). Each piece of evidence is a matched term or phrase at a position. A term's
 weight is its field's — title 3, lead 2, rest of the body 1 — times any ``^weight`` the query
@@ -624,10 +626,14 @@ def _label(term: Term) -> str:
     return f"{term.text}*" if term.prefix else term.text
 
 
+_TITLE_WEIGHT, _LEAD_WEIGHT, _BODY_WEIGHT = (FIELD_WEIGHTS[f] for f in ("title", "lead", "body"))
+
+
 def _field_weight(position: int) -> float:
+    """``FIELD_WEIGHTS[field_of(position)]``, without building the field's name."""
     if position < BODY_START:
-        return 3.0  # FIELD_WEIGHTS["title"]
-    return 2.0 if position < _LEAD_END else 1.0  # lead, body
+        return _TITLE_WEIGHT
+    return _LEAD_WEIGHT if position < _LEAD_END else _BODY_WEIGHT
 
 
 def _evidence_sum(groups: Sequence[_Group]) -> float:

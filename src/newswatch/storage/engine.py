@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from newswatch.errors import DatabaseUnavailableError
 
@@ -46,11 +45,12 @@ def make_engine(url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000
                 raise DatabaseUnavailableError(
                     f"cannot create the database folder {folder}: {exc.strerror}"
                 ) from None
-        options: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}}
-        if not memory:
-            # One connection per use: no pooled handle keeps a lock or an old snapshot open.
-            options["poolclass"] = NullPool
-        engine = create_engine(url, **options)
+        # File databases keep a few connections open in a pool (SQLAlchemy's default): a
+        # pass over a thousand feeds is a thousand short transactions, and opening a
+        # connection for each (PRAGMAs, then a WAL checkpoint when the last one closes) was
+        # most of their cost. A connection goes back to the pool only after its transaction
+        # ended, so an idle one holds no lock and no old snapshot.
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
         milliseconds = int(busy_timeout * 1000)
         event.listen(
             engine,

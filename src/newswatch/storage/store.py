@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, case, delete, func, select, text, update
+from sqlalchemy import Engine, Row, case, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -255,7 +255,13 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             return [feed_of(row, 0) for row in session.scalars(query)]
 
     def record_fetch(
-        self, feed_id: int, update: FeedUpdate, articles: Sequence[Article], now: datetime
+        self,
+        feed_id: int,
+        update: FeedUpdate,
+        articles: Sequence[Article],
+        now: datetime,
+        *,
+        matches: Mapping[str, Sequence[TopicMatch]] | None = None,
     ) -> IngestResult:
         """Store one fetch of a feed: its new state and its articles, in one transaction.
 
@@ -265,6 +271,10 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         from the document is that entry under a GUID that changes on every fetch, not a new
         one. Tombstoned entries are left
         alone: they never come back.
+
+        Args:
+            matches: the articles' topic matches by entry key (``article_id`` unused), when
+                they were tagged before storage: new and changed articles are stored tagged.
 
         Returns:
             The ids of the new and updated articles.
@@ -282,10 +292,22 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 return IngestResult()
             by_key, by_url, by_print = _existing_articles(session, feed_id, articles)
             keys = {a.entry_key for a in articles}
-            new_rows: list[ArticleRow] = []
-            updated: list[int] = []
+            # New rows go in as one multi-row INSERT; a repeat in the same batch replaces the
+            # pending values when its content differs, as an update of a stored row would.
+            pending: dict[str, dict[str, object]] = {}
+            updated: dict[int, str] = {}
             unchanged = 0
             for article in articles:
+                waiting = pending.get(article.entry_key)
+                if waiting is not None:
+                    if (waiting["fingerprint"], waiting["title"]) != (
+                        article.fingerprint,
+                        article.title,
+                    ):
+                        waiting.update(_content_values(article))
+                    else:
+                        unchanged += 1
+                    continue
                 row = by_key.get(article.entry_key) or _same_entry_new_guid(
                     [
                         *by_url.get(article.canonical_url or "", ()),
@@ -295,52 +317,58 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                     keys,
                 )
                 if row is None:
-                    row = ArticleRow(
-                        feed_id=feed_id,
-                        entry_key=article.entry_key,
-                        ingested_at=article.ingested_at or now,
-                        backlog=article.backlog,
-                    )
-                    _copy_content(row, article)
-                    new_rows.append(row)
-                    by_key[article.entry_key] = row  # a repeat in the same batch finds it
+                    pending[article.entry_key] = {
+                        "feed_id": feed_id,
+                        "entry_key": article.entry_key,
+                        "ingested_at": utc(article.ingested_at or now),
+                        "backlog": article.backlog,
+                        **_content_values(article),
+                    }
                 elif row.removed_at is None and (
                     row.fingerprint != article.fingerprint or row.title != article.title
                 ):
                     _copy_content(row, article)
                     row.tagged_at = None
-                    if row.id is not None:
-                        updated.append(row.id)
+                    updated[row.id] = article.entry_key
                 else:
                     unchanged += 1
-            session.add_all(new_rows)
+            new_ids: list[int] = []
+            if pending:
+                values = list(pending.values())
+                session.flush()
+                inserted = session.execute(
+                    insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
+                    values,
+                )
+                new_ids = list(inserted.scalars())
             session.flush()
+            if matches is not None:
+                tagged = [*zip(new_ids, pending, strict=True), *updated.items()]
+                _replace_matches(session, [(i, matches.get(key, ())) for i, key in tagged], now)
             return IngestResult(
-                new_ids=tuple(row.id for row in new_rows),
-                updated_ids=tuple(updated),
-                unchanged=unchanged,
+                new_ids=tuple(new_ids), updated_ids=tuple(updated), unchanged=unchanged
             )
 
     def unclustered(self, limit: int = 10_000) -> list[StorySignature]:
         """Articles not yet in a story, in ingestion order."""
         query = (
-            select(ArticleRow)
+            select(*_SIGNATURE_COLUMNS)
             .where(ArticleRow.story_id.is_(None), ArticleRow.removed_at.is_(None))
             .order_by(ArticleRow.id)
             .limit(limit)
         )
         with self._transaction() as session:
-            return [_signature(row) for row in session.scalars(query)]
+            return [_signature(row) for row in session.execute(query)]
 
     def story_signatures(self, since: datetime) -> list[StorySignature]:
         """Articles ingested since ``since`` that belong to a story."""
-        query = select(ArticleRow).where(
+        query = select(*_SIGNATURE_COLUMNS).where(
             ArticleRow.story_id.is_not(None),
             ArticleRow.ingested_at >= since,
             ArticleRow.removed_at.is_(None),
         )
         with self._transaction() as session:
-            return [_signature(row) for row in session.scalars(query)]
+            return [_signature(row) for row in session.execute(query)]
 
     def assign_stories(self, groups: Sequence[StoryGroup], now: datetime) -> None:
         """Apply clustering: join existing stories or start new ones, in one transaction.
@@ -375,14 +403,13 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                     .values(last_seen_at=now)
                 )
             targets.extend((g.story_id, g.article_ids) for g in joined if g.story_id is not None)
-            for story_id, article_ids in targets:
-                for chunk in _chunks(list(article_ids)):
-                    session.execute(
-                        update(ArticleRow)
-                        .where(ArticleRow.id.in_(chunk))
-                        .values(story_id=story_id)
-                        .execution_options(synchronize_session=False)
-                    )
+            placed = [
+                {"id": article_id, "story_id": story_id}
+                for story_id, article_ids in targets
+                for article_id in article_ids
+            ]
+            if placed:  # a bulk update by primary key: one statement, many parameter sets
+                session.execute(update(ArticleRow), placed)
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -536,27 +563,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         if not results:
             return
         with self._transaction() as session:
-            ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).all())
-            article_ids = [article_id for article_id, _ in results]
-            session.execute(
-                delete(ArticleTopicRow).where(ArticleTopicRow.article_id.in_(article_ids))
-            )
-            session.add_all(
-                ArticleTopicRow(
-                    article_id=article_id,
-                    topic_id=ids[match.topic_slug],
-                    score=match.score,
-                    evidence=[e.as_dict() for e in match.evidence],
-                    snippet=match.snippet,
-                    topic_version=match.topic_version,
-                    matched_at=now,
-                )
-                for article_id, matches in results
-                for match in matches
-            )
-            session.execute(
-                update(ArticleRow).where(ArticleRow.id.in_(article_ids)).values(tagged_at=now)
-            )
+            _replace_matches(session, results, now)
 
     def articles_to_tag(
         self, *, after_id: int = 0, limit: int = 500, everything: bool = False
@@ -723,17 +730,71 @@ def _same_entry_new_guid(
     return None
 
 
-def _signature(row: ArticleRow) -> StorySignature:
-    return StorySignature(row.id, row.feed_id, row.story_id, row.simhash, row.canonical_url)
+#: What clustering reads of an article (not its text).
+_SIGNATURE_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.feed_id,
+    ArticleRow.story_id,
+    ArticleRow.simhash,
+    ArticleRow.canonical_url,
+)
+
+
+def _signature(row: Row[int, int, int | None, int | None, str | None]) -> StorySignature:
+    article_id, feed_id, story_id, simhash, canonical_url = row
+    return StorySignature(article_id, feed_id, story_id, simhash, canonical_url)
 
 
 def _copy_content(row: ArticleRow, article: Article) -> None:
-    for name in CONTENT_FIELDS:
-        value = getattr(article, name)
-        if isinstance(value, datetime):
-            # Store (and hand back) the same instant in UTC, as a reload would give it.
-            value = utc(value)
+    for name, value in _content_values(article).items():
         setattr(row, name, value)
+
+
+def _content_values(article: Article) -> dict[str, object]:
+    # Datetimes go in (and come back) as the same instant in UTC, as a reload would give them.
+    return {
+        name: utc(value) if isinstance(value := getattr(article, name), datetime) else value
+        for name in CONTENT_FIELDS
+    }
+
+
+def _replace_matches(
+    session: Session, results: Sequence[tuple[int, Sequence[TopicMatch]]], now: datetime
+) -> None:
+    """Put these matches in place of the articles' stored ones and mark the articles tagged.
+
+    A match for a topic no longer stored (removed while the articles were being tagged) is
+    dropped with its topic.
+    """
+    if not results:
+        return
+    ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).all())
+    article_ids = [article_id for article_id, _ in results]
+    for chunk in _chunks(article_ids):
+        session.execute(delete(ArticleTopicRow).where(ArticleTopicRow.article_id.in_(chunk)))
+    rows = [
+        {
+            "article_id": article_id,
+            "topic_id": ids[match.topic_slug],
+            "score": match.score,
+            "evidence": [e.as_dict() for e in match.evidence],
+            "snippet": match.snippet,
+            "topic_version": match.topic_version,
+            "matched_at": now,
+        }
+        for article_id, matches in results
+        for match in matches
+        if match.topic_slug in ids
+    ]
+    if rows:
+        session.execute(insert(ArticleTopicRow), rows)
+    for chunk in _chunks(article_ids):
+        session.execute(
+            update(ArticleRow)
+            .where(ArticleRow.id.in_(chunk))
+            .values(tagged_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _topic(row: TopicRow) -> TopicDefinition:

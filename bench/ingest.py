@@ -157,21 +157,28 @@ def _instrument(probe: _Probe) -> None:
     from newswatch import app, ingest
 
     processor = ingest._Processor
-    process = processor.process
     cluster = processor.cluster_new_articles
 
-    def timed_process(self: Any, feed: Any, got: Any) -> Any:
-        started = time.perf_counter()
-        profile = probe.store_profile
-        if profile is not None:
-            profile.enable()
-        try:
-            return process(self, feed, got)
-        finally:
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def timed_method(self: Any, *args: Any) -> Any:
+            started = time.perf_counter()
+            profile = probe.store_profile
             if profile is not None:
-                profile.disable()
-            probe.process += time.perf_counter() - started
-            probe.feeds += 1
+                profile.enable()
+            try:
+                return method(self, *args)
+            finally:
+                if profile is not None:
+                    profile.disable()
+                probe.process += time.perf_counter() - started
+                probe.feeds += 1
+
+        return timed_method
+
+    # The storage thread runs one of these per feed: ``process`` prepares and stores (small
+    # passes), ``store`` stores what a worker process prepared.
+    processor.process = timed(processor.process)  # type: ignore[method-assign]
+    processor.store = timed(processor.store)  # type: ignore[method-assign]
 
     def timed_cluster(self: Any) -> None:
         started = time.perf_counter()
@@ -180,7 +187,6 @@ def _instrument(probe: _Probe) -> None:
         finally:
             probe.cluster += time.perf_counter() - started
 
-    processor.process = timed_process  # type: ignore[method-assign]
     processor.cluster_new_articles = timed_cluster  # type: ignore[method-assign]
 
     tag = getattr(app.Monitor, "tag", None)

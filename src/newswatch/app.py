@@ -111,8 +111,10 @@ class Monitor:
             progress=progress,
             lease=lease,
             stop=stop,
+            topics=self.storage.list_topics(),
         )
-        # New and changed articles are tagged in the same pass (and any left untagged before).
+        # New and changed articles are tagged in the same pass (in the worker processes of a
+        # large pass; here otherwise, with any left untagged before).
         tagged = self.tag()
         return replace(summary, tagged=tagged.articles)
 

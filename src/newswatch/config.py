@@ -127,6 +127,9 @@ class FetchConfig(_Section):
     # Article pages (full_text feeds) on loopback/private addresses are refused unless the feed
     # itself is on such an address, or this is true.
     allow_private_links: bool = False
+    # Processes that parse, normalise and tag downloads when a pass has many feeds to read
+    # (``None``: one per CPU, at most 4; 0 or 1: everything in the pass's own thread).
+    workers: int | None = Field(None, ge=0, le=64)
 
 
 class FeedSource(_Section):

@@ -1,36 +1,34 @@
 """One refresh pass: fetch due feeds, parse, normalise, store, cluster into stories.
 
-Fetches run concurrently on an asyncio loop (``fetch.concurrency``, ``fetch.per_host``); each
-finished download is processed — parsed, normalised and stored in one transaction per feed — on
-a single worker thread, so the database sees one writer and the loop keeps reading other
-responses meanwhile. One bad feed never stops the others: everything that goes wrong with a
-feed ends as that feed's recorded error.
+Fetches run concurrently on an asyncio loop (``fetch.concurrency``, ``fetch.per_host``). Each
+finished download is prepared (``prepare``: parsed, normalised and, in worker processes, tagged)
+and then stored in one transaction per feed on a single storage thread, so the database sees one
+writer and the loop keeps reading other responses meanwhile. A pass with many feeds prepares them
+in worker processes (``fetch.workers``), one per core; a small one on the storage thread. One bad
+feed never stops the others: everything that goes wrong with a feed ends as that feed's recorded
+error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
 from newswatch.config import FetchConfig
-from newswatch.fetching.errors import FeedParseError
 from newswatch.fetching.fulltext import extract_main_text, is_private_host
 from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
-from newswatch.fetching.parse import parse_document
-from newswatch.fetching.policy import Failure, Outcome, Success, decide
-from newswatch.model import Article, Feed, FeedStatus, IngestResult
-from newswatch.normalize import normalize_entries
+from newswatch.fetching.policy import Failure, decide
+from newswatch.model import Feed, FeedStatus, IngestResult, TopicDefinition
+from newswatch.prepare import POOL_MIN_FEEDS, Prepared, PreparePool, pool_size, prepare
 from newswatch.storage import Storage
 from newswatch.stories import cluster
-from newswatch.text import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +83,7 @@ def refresh(
     fetcher: Fetcher | None = None,
     lease: Lease | None = None,
     stop: threading.Event | None = None,
+    topics: Sequence[TopicDefinition] | None = None,
 ) -> FetchSummary:
     """Run one pass over the due feeds (or all of them, or those named).
 
@@ -100,6 +99,9 @@ def refresh(
             without one, every due feed is fetched.
         stop: when set, downloads still running are cancelled and the pass ends early; what
             was stored stays stored, the rest is fetched next time.
+        topics: when the pass is large enough to be prepared in worker processes
+            (``fetch.workers``), they also tag new and changed articles with these topics;
+            otherwise articles are stored untagged, for the caller to tag.
 
     Returns:
         Counts and per-feed results.
@@ -110,8 +112,20 @@ def refresh(
     else:
         feeds = storage.due_feeds(started, everything=everything, urls=urls)
     fetcher = fetcher or make_fetcher(settings)
-    processor = _Processor(storage, settings, clock)
-    results = asyncio.run(_fetch_all(feeds, fetcher, processor, progress, stop)) if feeds else []
+    workers = pool_size(settings.workers) if len(feeds) >= POOL_MIN_FEEDS else 0
+    processor = _Processor(storage, settings, clock, workers)
+    pool = PreparePool(workers, topics) if workers else None
+    try:
+        results = (
+            asyncio.run(
+                _Pass(feeds, fetcher, processor, pool=pool, progress=progress, stop=stop).run()
+            )
+            if feeds
+            else []
+        )
+    finally:
+        if pool is not None:
+            pool.close()
     processor.cluster_new_articles()
     elapsed = (clock() - started).total_seconds()
     summary = FetchSummary(
@@ -159,69 +173,118 @@ def make_fetcher(settings: FetchConfig) -> Fetcher:
     )
 
 
-async def _fetch_all(
-    feeds: Sequence[Feed],
-    fetcher: Fetcher,
-    processor: _Processor,
-    progress: Progress | None,
-    stop: threading.Event | None,
-) -> list[FeedResult]:
-    loop = asyncio.get_running_loop()
-    results: list[FeedResult] = []
+class _Pass:
+    """The asynchronous half of a pass: downloads, then each feed prepared and stored."""
 
-    async def download(feed: Feed) -> tuple[Feed, FetchResponse | FetchError]:
+    def __init__(
+        self,
+        feeds: Sequence[Feed],
+        fetcher: Fetcher,
+        processor: _Processor,
+        *,
+        pool: PreparePool | None,
+        progress: Progress | None,
+        stop: threading.Event | None,
+    ) -> None:
+        self._feeds = feeds
+        self._fetcher = fetcher
+        self._processor = processor
+        self._pool = pool
+        self._progress = progress
+        self._stop = stop
+        self._results: list[FeedResult] = []
+        self._pages: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> list[FeedResult]:
+        """Fetch, prepare and store every feed; then the article pages of full-text feeds."""
+        # Downloads wait for a slot, held until the feed is stored: the bodies in memory stay
+        # bounded however many feeds the pass has and however far storage lags behind.
+        slots = asyncio.Semaphore(self._processor.backlog)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as storage:
+            async with self._fetcher:
+                pending = {asyncio.create_task(self._feed(f, slots, storage)) for f in self._feeds}
+                while pending:
+                    _, pending = await asyncio.wait(pending, timeout=_STOP_POLL)
+                    if self._stopped():
+                        log.info("fetch pass stopped early: %d feeds left", len(pending))
+                        await _cancel(pending | self._pages)
+                        return self._results
+                while self._pages:
+                    _, self._pages = await asyncio.wait(self._pages, timeout=_STOP_POLL)
+                    if self._stopped():
+                        await _cancel(self._pages)
+                        break
+        return self._results
+
+    def _stopped(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _feed(
+        self, feed: Feed, slots: asyncio.Semaphore, storage: ThreadPoolExecutor
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        async with slots:
+            got = await self._download(feed)
+            now = self._processor.now()
+            prepared = await self._prepare(feed, got, now)
+            if prepared is None:  # no worker processes: prepared and stored on one thread
+                job = loop.run_in_executor(storage, self._processor.process, feed, got, now)
+            else:
+                job = loop.run_in_executor(storage, self._processor.store, feed, prepared, now)
+            result, wanted = await job
+        self._pages.update(
+            asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
+        )
+        self._results.append(result)
+        if self._progress is not None:
+            self._progress(result, len(self._results), len(self._feeds))
+
+    async def _download(self, feed: Feed) -> FetchResponse | FetchError:
         try:
-            return feed, await fetcher.fetch(
+            return await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
         except FetchError as exc:
-            return feed, exc
+            return exc
         except Exception as exc:  # the per-feed boundary, for the download half
             log.exception("feed download crashed: url=%s", feed.url)
-            return feed, FetchError(f"internal error: {type(exc).__name__}: {exc}", kind="bug")
+            return FetchError(f"internal error: {type(exc).__name__}: {exc}", kind="bug")
 
-    async def full_text(feed: Feed, article_id: int, url: str) -> None:
+    async def _prepare(
+        self, feed: Feed, got: FetchResponse | FetchError, now: datetime
+    ) -> Prepared | BaseException | None:
+        """The download prepared in a worker process; ``None`` when there is no pool."""
+        if self._pool is None:
+            return None
+        try:
+            return await asyncio.wrap_future(self._pool.submit(feed, got, now))
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): the rest of the pass, this feed included,
+            # is prepared on the storage thread, as in a small pass.
+            log.error("a worker process died; the rest of the pass runs in one process")
+            self._pool = None
+            return None
+        except Exception as exc:  # a crash while preparing: recorded as the feed's error
+            return exc
+
+    async def _full_text(
+        self, feed: Feed, article_id: int, url: str, storage: ThreadPoolExecutor
+    ) -> None:
         # A hostile feed must not make newswatch probe the local network: article links may
         # reach private addresses only when the feed itself lives there, or the config says so.
-        allow = processor.allow_private_links or is_private_host(feed.url)
+        allow = self._processor.allow_private_links or is_private_host(feed.url)
         try:
-            page = await fetcher.fetch(url, accept="text/html, */*;q=0.5", allow_private=allow)
+            page = await self._fetcher.fetch(
+                url, accept="text/html, */*;q=0.5", allow_private=allow
+            )
             if 200 <= page.status < 300:
-                await loop.run_in_executor(worker, processor.store_full_text, article_id, page)
+                await asyncio.get_running_loop().run_in_executor(
+                    storage, self._processor.store_full_text, article_id, page
+                )
         except FetchError as exc:
             log.info("full text skipped: url=%s error=%s", url, exc)
         except Exception:  # an article page is an extra: it never fails the pass
             log.exception("full text failed: url=%s", url)
-
-    pages: set[asyncio.Task[None]] = set()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as worker:
-        async with fetcher:
-            pending: set[asyncio.Task[tuple[Feed, FetchResponse | FetchError]]] = {
-                asyncio.create_task(download(feed)) for feed in feeds
-            }
-            while pending:
-                done, pending = await asyncio.wait(
-                    pending, timeout=_STOP_POLL, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
-                    feed, got = task.result()
-                    result, wanted = await loop.run_in_executor(
-                        worker, processor.process, feed, got
-                    )
-                    pages.update(asyncio.create_task(full_text(feed, i, u)) for i, u in wanted)
-                    results.append(result)
-                    if progress is not None:
-                        progress(result, len(results), len(feeds))
-                if stop is not None and stop.is_set():
-                    log.info("fetch pass stopped early: %d feeds left", len(pending))
-                    await _cancel(pending | pages)
-                    return results
-            while pages:
-                _, pages = await asyncio.wait(pages, timeout=_STOP_POLL)
-                if stop is not None and stop.is_set():
-                    await _cancel(pages)
-                    break
-    return results
 
 
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
@@ -231,30 +294,57 @@ async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
 
 
 class _Processor:
-    """Turns one download into stored state. Runs on the single storage thread."""
+    """Turns downloads into stored state. ``store`` and ``process`` run on the storage thread."""
 
-    def __init__(self, storage: Storage, settings: FetchConfig, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, settings: FetchConfig, clock: Clock, workers: int = 0
+    ) -> None:
         self._storage = storage
         self._settings = settings
         self._clock = clock
         self.allow_private_links = settings.allow_private_links
+        #: Downloads that may be under way or waiting to be stored at once.
+        self.backlog = settings.concurrency + 2 * max(workers, 1)
+
+    def now(self) -> datetime:
+        """The time a download is taken to have been fetched at."""
+        return self._clock()
 
     def process(
-        self, feed: Feed, got: FetchResponse | FetchError
+        self, feed: Feed, got: FetchResponse | FetchError, now: datetime
     ) -> tuple[FeedResult, list[tuple[int, str]]]:
-        """Store one download; returns the result and the new articles whose page to fetch.
-
-        This is the per-feed boundary: whatever goes wrong with one feed is recorded as that
-        feed's error (its transaction rolled back), and the pass goes on with the others.
-        """
+        """Prepare a download here, then store it (a small pass, or no worker processes)."""
         try:
-            result, articles, stored = self._process(feed, got)
+            prepared: Prepared | BaseException = prepare(feed, got, now)
+        except Exception as exc:  # the per-feed boundary, stored as the feed's error below
+            prepared = exc
+        return self._persist(feed, prepared, now)
+
+    def store(
+        self, feed: Feed, prepared: Prepared | BaseException, now: datetime
+    ) -> tuple[FeedResult, list[tuple[int, str]]]:
+        """Store one prepared download; returns the result and the new articles whose page to
+        fetch.
+
+        This is the per-feed boundary: whatever went wrong with one feed (``prepared`` is then
+        the exception) is recorded as that feed's error, its transaction rolled back, and the
+        pass goes on with the others.
+        """
+        return self._persist(feed, prepared, now)
+
+    def _persist(
+        self, feed: Feed, prepared: Prepared | BaseException, now: datetime
+    ) -> tuple[FeedResult, list[tuple[int, str]]]:
+        try:
+            if isinstance(prepared, BaseException):
+                raise prepared
+            result, stored = self._store(feed, prepared, now)
         except Exception as exc:  # the per-feed boundary: record, log, go on
-            log.exception("feed crashed: url=%s", feed.url)
+            log.error("feed crashed: url=%s", feed.url, exc_info=exc)
             return self._record_crash(feed, exc), []
         wanted: list[tuple[int, str]] = []
         if feed.full_text and stored.new_ids:
-            urls = {a.entry_key: a.url for a in articles}
+            urls = {a.entry_key: a.url for a in prepared.articles}
             for article_id in stored.new_ids:
                 article = self._storage.get_article(article_id)
                 url = urls.get(article.entry_key) if article else None
@@ -281,80 +371,29 @@ class _Processor:
             return
         self._storage.replace_article_text(article_id, extracted.text, extracted.html)
 
-    def _process(
-        self, feed: Feed, got: FetchResponse | FetchError
-    ) -> tuple[FeedResult, list[Article], IngestResult]:
-        now = self._clock()
-        articles: list[Article] = []
-        problems: tuple[str, ...] = ()
-        outcome: Outcome
-        kind: str
-        if isinstance(got, FetchError):
-            outcome, kind = Failure(str(got)), "failed"
-        elif got.status == 304 and feed.body_hash is None:
-            # "Not modified" since when? Nothing was ever fetched: the server is wrong, and
-            # taking it at its word would leave the feed looking healthy and empty for ever.
-            message = "HTTP 304 Not Modified, but nothing was fetched before"
-            outcome, kind = Failure(message, 304, got.headers), "failed"
-        elif got.status == 304:
-            outcome = Success(got.headers, permanent_redirect=got.permanent_redirect)
-            kind = "not_modified"
-        elif not 200 <= got.status < 300:
-            outcome, kind = Failure(_http_error(got), got.status, got.headers), "failed"
-        else:
-            body_hash = hashlib.sha256(got.body).hexdigest()
-            if body_hash == feed.body_hash:
-                outcome = Success(got.headers, body_hash, permanent_redirect=got.permanent_redirect)
-                kind = "unchanged"
-            else:
-                outcome, articles, problems = self._parse(feed, got, body_hash, now)
-                kind = "fetched" if isinstance(outcome, Success) else "failed"
-
+    def _store(
+        self, feed: Feed, prepared: Prepared, now: datetime
+    ) -> tuple[FeedResult, IngestResult]:
+        outcome = prepared.outcome
         update = decide(feed, outcome, now=now, default_interval=self._settings.default_interval)
-        stored = self._storage.record_fetch(feed.id, update, articles, now)
+        stored = self._storage.record_fetch(
+            feed.id, update, prepared.articles, now, matches=prepared.matches
+        )
         if isinstance(outcome, Failure):
             log.warning("feed failed: url=%s error=%s", feed.url, outcome.message)
-        for problem in problems:
+        for problem in prepared.problems:
             log.info("feed problem: url=%s problem=%s", feed.url, problem)
         result = FeedResult(
             url=feed.url,
             name=feed.display_name,
-            outcome=kind,
+            outcome=prepared.kind,
             status=update.status,
             new_articles=len(stored.new_ids),
             updated_articles=len(stored.updated_ids),
             error=outcome.message if isinstance(outcome, Failure) else None,
-            problems=problems,
+            problems=prepared.problems,
         )
-        return result, articles, stored
-
-    def _parse(
-        self, feed: Feed, got: FetchResponse, body_hash: str, now: datetime
-    ) -> tuple[Outcome, list[Article], tuple[str, ...]]:
-        try:
-            parsed = parse_document(got.body, url=got.final_url, headers=got.headers)
-        except FeedParseError as exc:
-            return Failure(str(exc), got.status, got.headers), [], ()
-        articles = normalize_entries(
-            parsed.entries,
-            feed_id=feed.id,
-            feed_url=got.final_url,
-            feed_language=parsed.language,
-            fetched_at=now,
-            # The entries a feed holds when first seen are history, not news.
-            backlog=feed.last_success_at is None and not feed.backfill,
-        )
-        success = Success(
-            got.headers,
-            body_hash,
-            ttl_seconds=parsed.ttl_seconds,
-            permanent_redirect=got.permanent_redirect,
-            title=_clean(parsed.title, 500),
-            site_url=absolute_url(_clean(parsed.site_url, 2000)),
-            problem="; ".join(parsed.problems)[:500] or None,
-            parsed=True,
-        )
-        return success, articles, parsed.problems
+        return result, stored
 
     def cluster_new_articles(self) -> None:
         """Put every article not yet in a story into one (idempotent; redone after a crash)."""
@@ -368,17 +407,3 @@ class _Processor:
             self._storage.assign_stories(cluster(new, known), now)
             if len(new) < CLUSTER_BATCH:
                 return
-
-
-def _clean(value: str | None, limit: int) -> str | None:
-    if not value:
-        return None
-    return value.replace("\x00", "")[:limit] or None
-
-
-def _http_error(response: FetchResponse) -> str:
-    try:
-        phrase = HTTPStatus(response.status).phrase
-    except ValueError:
-        phrase = "unknown status"
-    return f"HTTP {response.status} {phrase}"

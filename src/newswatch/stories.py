@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from newswatch.dedup import NEAR_DUPLICATE_BITS, hamming
+from newswatch.dedup import NEAR_DUPLICATE_BITS
 from newswatch.model import StoryGroup, StorySignature
 
 _MASK64 = (1 << 64) - 1
@@ -49,23 +49,31 @@ class _Index:
         if signature.canonical_url:
             self._by_url[signature.canonical_url].add(node)
         if signature.simhash is not None:
-            for table, key in zip(self._by_band, self._keys(signature.simhash), strict=True):
-                table[key].append((signature.simhash, node))
+            value = signature.simhash & _MASK64
+            for table, key in zip(self._by_band, self._keys(value), strict=True):
+                table[key].append((value, node))
 
     def matches(self, signature: StorySignature) -> set[_Node]:
         found = set(self._by_url.get(signature.canonical_url or "", ()))
         if signature.simhash is not None:
-            for table, key in zip(self._by_band, self._keys(signature.simhash), strict=True):
-                # Only the latest entries of a band: copies of a story arrive close together,
-                # and a band shared by chance with thousands of articles must not make the
-                # work quadratic (a 100,000-entry feed).
-                for other, node in table.get(key, ())[-MAX_BAND_SCAN:]:
-                    if node not in found and hamming(signature.simhash, other) <= self.threshold:
-                        found.add(node)
+            value = signature.simhash & _MASK64
+            threshold = self.threshold
+            for table, key in zip(self._by_band, self._keys(value), strict=True):
+                band = table.get(key)
+                if band:
+                    # Only the latest entries of a band: copies of a story arrive close
+                    # together, and a band shared by chance with thousands of articles must not
+                    # make the work quadratic (a 100,000-entry feed). The distance is
+                    # ``dedup.hamming`` of the unsigned values, written out: this is the
+                    # innermost loop of clustering.
+                    found.update(
+                        node
+                        for other, node in band[-MAX_BAND_SCAN:]
+                        if (value ^ other).bit_count() <= threshold
+                    )
         return found
 
     def _keys(self, value: int) -> list[int]:
-        value &= _MASK64
         return [(value >> shift) & mask for shift, mask in self._bands]
 
 

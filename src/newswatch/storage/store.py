@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine, Row, case, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -51,6 +52,8 @@ from newswatch.storage.tables import (
     StoryRow,
     TopicRow,
 )
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,11 +339,20 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             if pending:
                 values = list(pending.values())
                 session.flush()
-                inserted = session.execute(
-                    insert(ArticleRow).returning(ArticleRow.id, sort_by_parameter_order=True),
-                    values,
-                )
-                new_ids = list(inserted.scalars())
+                # Without RETURNING, so SQLite takes the rows in one batch; the ids are read
+                # back by entry key (unique per feed).
+                session.execute(insert(ArticleRow).execution_options(render_nulls=True), values)
+                ids: dict[str, int] = {}
+                for chunk in _chunks(list(pending)):
+                    ids.update(
+                        (key, article_id)
+                        for article_id, key in session.execute(
+                            select(ArticleRow.id, ArticleRow.entry_key).where(
+                                ArticleRow.feed_id == feed_id, ArticleRow.entry_key.in_(chunk)
+                            )
+                        )
+                    )
+                new_ids = [ids[key] for key in pending]
             session.flush()
             if matches is not None:
                 tagged = [*zip(new_ids, pending, strict=True), *updated.items()]
@@ -384,17 +396,18 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                     select(ArticleRow.id, ArticleRow.title).where(ArticleRow.id.in_(chunk))
                 )
                 titles.update((article_id, title) for article_id, title in rows)
-            stories = [
-                StoryRow(
-                    title=titles.get(g.article_ids[0], ""), first_seen_at=now, last_seen_at=now
-                )
-                for g in starting
-            ]
-            session.add_all(stories)
-            session.flush()
-            targets = [
-                (story.id, g.article_ids) for story, g in zip(stories, starting, strict=True)
-            ]
+            new_ids = _insert_stories(
+                session,
+                [
+                    {
+                        "title": titles.get(g.article_ids[0], ""),
+                        "first_seen_at": now,
+                        "last_seen_at": now,
+                    }
+                    for g in starting
+                ],
+            )
+            targets = list(zip(new_ids, (g.article_ids for g in starting), strict=True))
             joined = [g for g in groups if g.story_id is not None]
             for chunk in _chunks(sorted({g.story_id for g in joined if g.story_id is not None})):
                 session.execute(
@@ -630,7 +643,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             ]
 
 
-def _chunks(values: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+def _chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
@@ -748,6 +761,28 @@ def _signature(row: Row[int, int, int | None, int | None, str | None]) -> StoryS
 def _copy_content(row: ArticleRow, article: Article) -> None:
     for name, value in _content_values(article).items():
         setattr(row, name, value)
+
+
+def _insert_stories(session: Session, values: list[dict[str, object]]) -> list[int]:
+    """Insert stories; their ids in the order given."""
+    if not values:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        inserted = session.scalars(
+            insert(StoryRow).returning(StoryRow.id, sort_by_parameter_order=True), values
+        )
+        return list(inserted)
+    # SQLite numbers the rows of one write transaction after the largest id so far, in the
+    # order they are inserted, and nobody else writes meanwhile (BEGIN IMMEDIATE): reading the
+    # ids back is much cheaper than RETURNING, which SQLAlchemy does there row by row.
+    before = session.scalar(select(func.max(StoryRow.id))) or 0
+    session.execute(insert(StoryRow), values)
+    ids = list(
+        session.scalars(select(StoryRow.id).where(StoryRow.id > before).order_by(StoryRow.id))
+    )
+    if len(ids) != len(values):
+        raise RuntimeError(f"expected {len(values)} new stories, found {len(ids)}")
+    return ids
 
 
 def _content_values(article: Article) -> dict[str, object]:

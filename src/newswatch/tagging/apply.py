@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,6 +36,23 @@ def document_of(article: Article) -> Document:
     return Document.build(article.title, article.summary, article.content_text, article.language)
 
 
+def topic_matches(
+    tagger: Tagger, article: Article, article_id: int, versions: Mapping[str, int]
+) -> list[TopicMatch]:
+    """The topics ``article`` matches (``versions``: each topic's version, by slug)."""
+    return [
+        TopicMatch(
+            article_id=article_id,
+            topic_slug=m.slug,
+            score=m.score,
+            evidence=m.evidence,
+            snippet=m.snippet,
+            topic_version=versions[m.slug],
+        )
+        for m in tagger.match(document_of(article))
+    ]
+
+
 def tag_stored(
     storage: Storage,
     tagger: Tagger,
@@ -61,17 +78,7 @@ def tag_stored(
         results: list[tuple[int, list[TopicMatch]]] = []
         for article in batch:
             assert article.id is not None
-            matches = [
-                TopicMatch(
-                    article_id=article.id,
-                    topic_slug=m.slug,
-                    score=m.score,
-                    evidence=m.evidence,
-                    snippet=m.snippet,
-                    topic_version=versions[m.slug],
-                )
-                for m in tagger.match(document_of(article))
-            ]
+            matches = topic_matches(tagger, article, article.id, versions)
             for match in matches:
                 by_topic[match.topic_slug] = by_topic.get(match.topic_slug, 0) + 1
             matched += len(matches)

@@ -31,7 +31,9 @@ bits three a day, 12 bits seventy.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from newswatch.text import tokens
@@ -51,7 +53,6 @@ NEAR_DUPLICATE_BITS: Final = 9
 _BITS: Final = 64
 _MASK: Final = (1 << _BITS) - 1
 _SIGN: Final = 1 << (_BITS - 1)
-_SHINGLE: Final = 2
 #: A story text shorter than this many tokens gets no signature: "Entry 1" and "Entry 2" (or
 #: "Day 1001" and "Day 1002") are near-identical by any measure yet different items, and
 #: chaining them would merge a whole feed into one story. Such articles cluster by link only.
@@ -113,6 +114,15 @@ def _is_boilerplate(sentence: str) -> bool:
     )
 
 
+def _sentences(text: str) -> Iterator[str]:
+    """``_SENTENCE_END.split(text)``, lazily: only the first few sentences are read."""
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        yield text[start : match.start()]
+        start = match.end()
+    yield text[start:]
+
+
 def story_text(title: str, text: str, limit_words: int = 60) -> str:
     """The part of an article its near-duplicate signature is computed over.
 
@@ -135,7 +145,7 @@ def story_text(title: str, text: str, limit_words: int = 60) -> str:
     """
     kept: list[str] = []
     count = 0
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _sentences(text):
         if count >= limit_words:
             break
         if not sentence.strip() or _is_boilerplate(sentence):
@@ -146,17 +156,8 @@ def story_text(title: str, text: str, limit_words: int = 60) -> str:
     return _clean_title(title) + "\n" + " ".join(kept)
 
 
-def _feature_hash(feature: str) -> int:
-    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-_LANE: Final = 32
-_LANE_MASK: Final = (1 << _LANE) - 1
-# _SPREAD[b]: the eight bits of byte b, each in its own 32-bit lane.
-_SPREAD: Final = tuple(
-    sum(((b >> bit) & 1) << (_LANE * bit) for bit in range(8)) for b in range(256)
-)
+def _digest(feature: str) -> bytes:
+    return hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
 
 
 def simhash(text: str) -> int:
@@ -173,28 +174,34 @@ def simhash(text: str) -> int:
         The signature as a signed 64-bit integer (-2**63 to 2**63 - 1), stable across
         processes, machines and Python versions.
     """
-    words = tokens(text)
+    return _simhash_of_tokens(tokens(text))
+
+
+def _simhash_of_tokens(words: list[str]) -> int:
     if len(words) < _MIN_SHINGLE_TOKENS:
         features = words
     else:
-        features = [" ".join(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)]
+        features = [f"{a} {b}" for a, b in itertools.pairwise(words)]
     if not features:
         return 0
-    # Count, for every bit, how many features set it. Rather than 64 Python steps per feature,
-    # each byte of a hash is looked up as eight counters packed in one integer (one 32-bit lane
-    # per bit), so a feature costs eight additions.
-    lanes = [0] * 8
-    for feature in features:
-        value = _feature_hash(feature)
-        for byte in range(8):
-            lanes[byte] += _SPREAD[(value >> (8 * byte)) & 0xFF]
-    majority = len(features)  # a bit is set where set-votes outnumber unset ones: 2·count > n
+    # Count, for every bit, how many features set it, without a Python step per feature and
+    # bit: the hashes (8 bytes each, big-endian) laid end to end are one integer, in which
+    # bit i of the k-th hash from the end is bit 64·k + i. Shifted right by i and masked
+    # with a 1 in every 64th place, it keeps exactly the i-th bits, and bit_count() counts
+    # them.
+    count = len(features)
+    hashes = int.from_bytes(b"".join(map(_digest, features)), "big")
+    ones = int.from_bytes(_LOW_BIT * count, "big")
+    majority = count  # a bit is set where set-votes outnumber unset ones: 2·votes > n
     signature = 0
-    for byte, packed in enumerate(lanes):
-        for bit in range(8):
-            if 2 * ((packed >> (_LANE * bit)) & _LANE_MASK) > majority:
-                signature |= 1 << (8 * byte + bit)
+    for bit in range(_BITS):
+        if 2 * ((hashes >> bit) & ones).bit_count() > majority:
+            signature |= 1 << bit
     return signature - (1 << _BITS) if signature & _SIGN else signature
+
+
+#: One 64-bit hash with only its lowest bit set, as the 8 bytes laid end to end above.
+_LOW_BIT: Final = (1).to_bytes(8, "big")
 
 
 def hamming(a: int, b: int) -> int:
@@ -213,10 +220,10 @@ def hamming(a: int, b: int) -> int:
 def story_signature(title: str, text: str) -> int | None:
     """The SimHash of an article's :func:`story_text`, or ``None`` when it is too short to say
     anything (fewer than ``MIN_SIGNATURE_TOKENS`` tokens) or empty."""
-    story = story_text(title, text)
-    if len(tokens(story)) < MIN_SIGNATURE_TOKENS:
+    words = tokens(story_text(title, text))
+    if len(words) < MIN_SIGNATURE_TOKENS:
         return None
-    return simhash(story) or None
+    return _simhash_of_tokens(words) or None
 
 
 def is_near_duplicate(a: int, b: int) -> bool:

@@ -107,11 +107,31 @@ def _clean_title(title: str) -> str:
     return title
 
 
+#: Every alternative of ``_BOILERPLATE`` contains one of these, lower-cased. Searching the
+#: lower-cased sentence for them first is much faster than the case-insensitive pattern,
+#: which then runs only on the sentences that might match.
+_BOILERPLATE_HINTS: Final = (
+    *("appeared", "published", "ing by", "read ", "see ", "continue reading", "click here"),
+    *("subscribe", "sign up", "follow us", "share this", "advertisement", "related "),
+    *("читайте ", "czytaj ", "lesen sie auch", "mehr zum thema"),
+    *("©", "(c)", "copyright", "all rights reserved"),
+)
+#: Characters the case-insensitive pattern equates with a letter of it while ``str.lower``
+#: does not turn them into that letter (dotless ı and dotted İ for i, long ſ for s, the
+#: Kelvin sign, the old Cyrillic letter forms U+1C80-U+1C88): with one of them, the hints
+#: prove nothing, and the pattern decides.
+_CASE_TRAPS: Final = re.compile("[\u0130\u0131\u017f\u212a\u1c80-\u1c88]")
+
+
 def _is_boilerplate(sentence: str) -> bool:
-    return (
-        len(sentence.split()) <= _BOILERPLATE_MAX_WORDS
-        and _BOILERPLATE.search(sentence) is not None
-    )
+    if len(sentence.split()) > _BOILERPLATE_MAX_WORDS:
+        return False
+    lowered = sentence.lower()
+    if not any(hint in lowered for hint in _BOILERPLATE_HINTS) and (
+        sentence.isascii() or not _CASE_TRAPS.search(sentence)
+    ):
+        return False
+    return _BOILERPLATE.search(sentence) is not None
 
 
 def _sentences(text: str) -> Iterator[str]:
@@ -185,23 +205,22 @@ def _simhash_of_tokens(words: list[str]) -> int:
     if not features:
         return 0
     # Count, for every bit, how many features set it, without a Python step per feature and
-    # bit: the hashes (8 bytes each, big-endian) laid end to end are one integer, in which
-    # bit i of the k-th hash from the end is bit 64·k + i. Shifted right by i and masked
-    # with a 1 in every 64th place, it keeps exactly the i-th bits, and bit_count() counts
-    # them.
+    # bit. The hashes (8 bytes each, big-endian) are laid end to end; every 8th byte from
+    # the k-th on is byte k of each hash, and read as one integer, its bit b in every byte
+    # is bit 8·(7 - k) + b of each hash: shifted right by b and masked with a 1 in every
+    # byte, bit_count() gives that bit's votes.
     count = len(features)
-    hashes = int.from_bytes(b"".join(map(_digest, features)), "big")
-    ones = int.from_bytes(_LOW_BIT * count, "big")
+    hashes = b"".join(map(_digest, features))
+    ones = int.from_bytes(b"\x01" * count, "big")
     majority = count  # a bit is set where set-votes outnumber unset ones: 2·votes > n
     signature = 0
-    for bit in range(_BITS):
-        if 2 * ((hashes >> bit) & ones).bit_count() > majority:
-            signature |= 1 << bit
+    for byte in range(8):
+        column = int.from_bytes(hashes[byte::8], "big")
+        position = 8 * (7 - byte)
+        for bit in range(8):
+            if 2 * ((column >> bit) & ones).bit_count() > majority:
+                signature |= 1 << (position + bit)
     return signature - (1 << _BITS) if signature & _SIGN else signature
-
-
-#: One 64-bit hash with only its lowest bit set, as the 8 bytes laid end to end above.
-_LOW_BIT: Final = (1).to_bytes(8, "big")
 
 
 def hamming(a: int, b: int) -> int:

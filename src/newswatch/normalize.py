@@ -97,14 +97,15 @@ def normalize_entry(
 
     raw_html = entry.content_html or entry.summary_html
     content_html = sanitize_html(raw_html[: MAX_CONTENT_CHARS * 2], base) if raw_html else ""
+    summary_text = html_to_text(entry.summary_html) if entry.summary_html else ""
     if entry.content_html:
         content_text = html_to_text(entry.content_html)
     elif entry.content_text:
         content_text = html_to_text(html.escape(entry.content_text, quote=False))
     else:
-        content_text = html_to_text(entry.summary_html)
+        content_text = summary_text
     content_text = _clip(content_text, MAX_CONTENT_CHARS)
-    summary_source = html_to_text(entry.summary_html) if entry.summary_html else content_text
+    summary_source = summary_text if entry.summary_html else content_text
     summary = _clip(summary_source, MAX_SUMMARY_CHARS)
     if not title:
         title = _clip(summary or content_text, 120) or (canonical or "(untitled)")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, Row, case, delete, func, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Engine, Row, Select, delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, NoResultFound, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newswatch.errors import DatabaseUnavailableError
@@ -283,14 +283,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             The ids of the new and updated articles.
         """
         with self._transaction() as session:
-            feed = session.get_one(FeedRow, feed_id)
-            for name in _FEED_UPDATE_FIELDS:
-                setattr(feed, name, getattr(update, name))
-            feed.status = update.status.value
-            feed.last_error_at = now if update.last_error else feed.last_error_at
-            feed.updated_at = now
-            feed.lease_owner = None  # the fetch is done: whoever held the feed lets it go
-            feed.lease_expires_at = None
+            _apply_feed_update(session, feed_id, update, now)
             if not articles:
                 return IngestResult()
             by_key, by_url, by_print = _existing_articles(session, feed_id, articles)
@@ -576,6 +569,19 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         if not results:
             return
         with self._transaction() as session:
+            # An article pruned since it was read for tagging keeps no matches (``topic_counts``
+            # relies on tombstones having none).
+            removed: set[int] = set()
+            for chunk in _chunks([article_id for article_id, _ in results]):
+                removed.update(
+                    session.scalars(
+                        select(ArticleRow.id).where(
+                            ArticleRow.id.in_(chunk), ArticleRow.removed_at.is_not(None)
+                        )
+                    )
+                )
+            if removed:
+                results = [(i, () if i in removed else found) for i, found in results]
             _replace_matches(session, results, now)
 
     def articles_to_tag(
@@ -616,30 +622,36 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def topic_counts(self, now: datetime) -> list[TopicCount]:
         """Articles per active topic: in all, and ingested in the last 24 hours and 7 days."""
-        since = now - timedelta(days=1)
-        week = now - timedelta(days=7)
-        query = (
-            select(
-                TopicRow.slug,
-                TopicRow.name,
-                func.count(ArticleRow.id),
-                func.coalesce(func.sum(case((ArticleRow.ingested_at >= since, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((ArticleRow.ingested_at >= week, 1), else_=0)), 0),
+
+        # Index-only counts, not a join of every match with its article row: the totals from
+        # ix_article_topics_topic_score (a tombstone keeps no matches: pruning deletes them
+        # and tagging stores none), the windows from the ids of ix_articles_ingested_live
+        # looked up in article_topics' primary key.
+        def recent(since: datetime) -> Select[int, int]:
+            window = select(ArticleRow.id).where(
+                ArticleRow.ingested_at >= since, ArticleRow.removed_at.is_(None)
             )
-            .select_from(TopicRow)
-            .outerjoin(ArticleTopicRow, ArticleTopicRow.topic_id == TopicRow.id)
-            .outerjoin(
-                ArticleRow,
-                (ArticleRow.id == ArticleTopicRow.article_id) & ArticleRow.removed_at.is_(None),
+            return (
+                select(ArticleTopicRow.topic_id, func.count())
+                .where(ArticleTopicRow.article_id.in_(window))
+                .group_by(ArticleTopicRow.topic_id)
             )
-            .where(TopicRow.active.is_(True))
-            .group_by(TopicRow.slug, TopicRow.name)
-            .order_by(TopicRow.slug)
+
+        everything = select(ArticleTopicRow.topic_id, func.count()).group_by(
+            ArticleTopicRow.topic_id
         )
         with self._transaction() as session:
+            topics = session.execute(
+                select(TopicRow.id, TopicRow.slug, TopicRow.name)
+                .where(TopicRow.active.is_(True))
+                .order_by(TopicRow.slug)
+            ).all()
+            total = dict(session.execute(everything).all())
+            day = dict(session.execute(recent(now - timedelta(days=1))).all())
+            week = dict(session.execute(recent(now - timedelta(days=7))).all())
             return [
-                TopicCount(slug, name, int(total), int(day), int(seven))
-                for slug, name, total, day, seven in session.execute(query)
+                TopicCount(slug, name, total.get(tid, 0), day.get(tid, 0), week.get(tid, 0))
+                for tid, slug, name in topics
             ]
 
 
@@ -761,6 +773,27 @@ def _signature(row: Row[int, int, int | None, int | None, str | None]) -> StoryS
 def _copy_content(row: ArticleRow, article: Article) -> None:
     for name, value in _content_values(article).items():
         setattr(row, name, value)
+
+
+def _apply_feed_update(session: Session, feed_id: int, state: FeedUpdate, now: datetime) -> None:
+    """Write a feed's state after a fetch (one UPDATE: a 304 is this and nothing else)."""
+    values: dict[str, object] = {name: getattr(state, name) for name in _FEED_UPDATE_FIELDS}
+    values |= {
+        "status": state.status.value,
+        "updated_at": now,
+        "lease_owner": None,  # the fetch is done: whoever held the feed lets it go
+        "lease_expires_at": None,
+    }
+    if state.last_error:
+        values["last_error_at"] = now
+    done = session.execute(
+        update(FeedRow)
+        .where(FeedRow.id == feed_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        raise NoResultFound(f"no feed with id {feed_id}")
 
 
 def _insert_stories(session: Session, values: list[dict[str, object]]) -> list[int]:

@@ -82,20 +82,33 @@ class DigestLedger:
             *match_filter,
         )
         with self._transaction() as session:
-            rows = session.execute(
-                select(ArticleRow, _OUTLET)
-                .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
-                .where(
-                    ArticleRow.ingested_at > since,
-                    ArticleRow.ingested_at <= until,
-                    ArticleRow.removed_at.is_(None),
-                    ArticleRow.backlog.is_(False),
-                    matched,
-                    ~taken,
+            # The ids first, from ix_articles_ingested_live and the two lookups alone: most
+            # articles of the window are unmatched or already sent, so their rows are not read.
+            ids = list(
+                session.scalars(
+                    select(ArticleRow.id)
+                    .where(
+                        ArticleRow.ingested_at > since,
+                        ArticleRow.ingested_at <= until,
+                        ArticleRow.removed_at.is_(None),
+                        ArticleRow.backlog.is_(False),
+                        matched,
+                        ~taken,
+                    )
+                    .order_by(ArticleRow.id)
                 )
-                .order_by(ArticleRow.id)
-            ).all()
-            ids = [row.id for row, _ in rows]
+            )
+            rows: list[tuple[ArticleRow, str]] = []
+            for chunk in _chunks(ids):
+                rows.extend(
+                    (row, str(outlet))
+                    for row, outlet in session.execute(
+                        select(ArticleRow, _OUTLET)
+                        .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
+                        .where(ArticleRow.id.in_(chunk))
+                        .order_by(ArticleRow.id)
+                    )
+                )
             matches: dict[int, list[TopicMatch]] = {}
             for chunk in _chunks(ids):
                 found = session.execute(
@@ -117,7 +130,7 @@ class DigestLedger:
             return [
                 DigestCandidate(
                     article=article_of(row),
-                    outlet=str(outlet),
+                    outlet=outlet,
                     matches=tuple(sorted(matches.get(row.id, ()), key=lambda m: -m.score)),
                 )
                 for row, outlet in rows
@@ -164,23 +177,23 @@ class DigestLedger:
 
     def feed_activity(self, since: datetime) -> list[FeedActivity]:
         """Per active feed: articles stored since ``since`` and its newest article's time."""
+        # One lookup per feed in ix_articles_feed_ingested (the newest is its last entry, the
+        # recent ones a range), not a pass over every article grouped by feed.
+        per_feed = ArticleRow.feed_id == FeedRow.id
+        newest = select(func.max(ArticleRow.ingested_at)).where(per_feed).scalar_subquery()
+        recent = (
+            select(func.count())
+            .select_from(ArticleRow)
+            .where(per_feed, ArticleRow.ingested_at > since)
+            .scalar_subquery()
+        )
         with self._transaction() as session:
-            last = dict(
-                session.execute(
-                    select(ArticleRow.feed_id, func.max(ArticleRow.ingested_at)).group_by(
-                        ArticleRow.feed_id
-                    )
-                ).all()
+            rows = session.execute(
+                select(FeedRow.id, recent, newest)
+                .where(FeedRow.active.is_(True))
+                .order_by(FeedRow.id)
             )
-            counts = dict(
-                session.execute(
-                    select(ArticleRow.feed_id, func.count())
-                    .where(ArticleRow.ingested_at > since)
-                    .group_by(ArticleRow.feed_id)
-                ).all()
-            )
-            feed_ids = session.scalars(select(FeedRow.id).where(FeedRow.active.is_(True)))
-            return [FeedActivity(fid, int(counts.get(fid, 0)), last.get(fid)) for fid in feed_ids]
+            return [FeedActivity(fid, int(count or 0), last) for fid, count, last in rows]
 
     # -- recording ---------------------------------------------------------------------------
 

@@ -138,12 +138,23 @@ class ArticleRow(Base):
         UniqueConstraint("feed_id", "entry_key"),
         Index("ix_articles_canonical_url", "canonical_url"),
         Index("ix_articles_fingerprint", "fingerprint"),
-        Index("ix_articles_ingested_at", "ingested_at"),
         Index("ix_articles_tagged_at", "tagged_at"),
+        # Digest selection, topic activity and counts, retention: a time window of articles
+        # filtered on backlog and tombstones without reading the rows (``id`` rides along:
+        # SQLite's rowid is in every index, PostgreSQL needs it included for index-only scans).
+        Index(
+            "ix_articles_ingested_live",
+            "ingested_at",
+            "backlog",
+            "removed_at",
+            postgresql_include=["id"],
+        ),
+        # Per feed: live articles counted, and the newest and recent ones, from the index alone.
+        Index("ix_articles_feed_ingested", "feed_id", "ingested_at", "removed_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     entry_key: Mapped[str]
     guid: Mapped[str | None]
     url: Mapped[str | None]

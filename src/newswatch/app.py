@@ -196,7 +196,9 @@ class Monitor:
             feeds=tuple(self.storage.list_feeds()),
             topics=tuple(self.storage.topic_counts(now)),
             articles=self.storage.count_articles(),
-            last_digests={name: self.storage.last_digest(name) for name in self.config.digests},
+            last_digests={
+                name: self.storage.last_digest(name, items=False) for name in self.config.digests
+            },
             daemons=tuple(self.daemon_status(now)),
         )
 

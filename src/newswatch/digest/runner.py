@@ -155,7 +155,7 @@ class DigestRunner:
         """What a digest of ``name`` ending at ``period_end`` would hold now."""
         channel = self.channel(name)
         topics = self._topics(channel)
-        last = self._storage.last_digest(name)
+        last = self._storage.last_digest(name, items=False)
         period_start = last.period_end if last is not None else None
         lookback = ALERT_LOOKBACK if self.is_alert(name) else LOOKBACK
         since = (period_start or period_end) - lookback
@@ -400,7 +400,7 @@ class DigestRunner:
             if outcomes:
                 runs.append(DigestRun(self._reload(digest), False, tuple(outcomes)))
         now = self._clock()
-        last = self._storage.last_digest(name)
+        last = self._storage.last_digest(name, items=False)
         after = last.period_end if last is not None else now - NEW_CHANNEL_GRACE
         slot = owed_slot(channel.schedule, channel.zone, after=after, now=now)
         if slot is not None:
@@ -421,7 +421,7 @@ class DigestRunner:
             if outcomes:
                 runs.append(DigestRun(self._reload(digest), False, tuple(outcomes)))
         now = self._clock()
-        if self._storage.last_digest(name) is None:
+        if self._storage.last_digest(name, items=False) is None:
             self._storage.record_digest(
                 name, period_start=None, period_end=now, items=(), deliveries=(), now=now
             )

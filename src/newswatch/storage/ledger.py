@@ -305,8 +305,12 @@ class DigestLedger:
                 html=row.body_html or "",
             )
 
-    def last_digest(self, channel: str) -> Digest | None:
-        """The most recent digest of ``channel``, whatever its state."""
+    def last_digest(self, channel: str, *, items: bool = True) -> Digest | None:
+        """The most recent digest of ``channel``, whatever its state.
+
+        Args:
+            items: load its items too (a daily digest has thousands; where it ended needs none).
+        """
         with self._transaction() as session:
             row = session.scalar(
                 select(DigestRow)
@@ -314,7 +318,7 @@ class DigestLedger:
                 .order_by(DigestRow.period_end.desc())
                 .limit(1)
             )
-            return None if row is None else digest_of(session, row)
+            return None if row is None else digest_of(session, row, items=items)
 
     def list_digests(self, channel: str | None = None, *, limit: int = 20) -> list[Digest]:
         """The newest digests (of one channel, or all), newest first, without their items."""

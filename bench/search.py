@@ -147,14 +147,29 @@ class Corpus:
         )
 
 
-def fill(storage: Storage, count: int, seed: int) -> None:
-    now = START
+def fill(
+    storage: Storage,
+    count: int,
+    seed: int,
+    *,
+    feeds: int = FEEDS,
+    start: datetime = START,
+    span: timedelta = timedelta(days=365),
+    story_size: int = 0,
+) -> None:
+    """Store ``count`` articles in ``feeds`` feeds, ingested evenly over ``span`` from ``start``.
+
+    Article ``n`` (ids from 1) is in the ``n % feeds``-th feed and was ingested (and published
+    and tagged) at ``start + n * span / count``; one in ten matches one or two topics. With
+    ``story_size``, each run of that many consecutive articles (so from as many feeds) is one
+    story. Used by the other database benchmarks too (``bench/digest_status.py``).
+    """
     storage.sync_feeds(
-        [FeedDeclaration(f"https://feed{i}.example/rss", name=f"Outlet {i}") for i in range(FEEDS)],
-        now,
+        [FeedDeclaration(f"https://feed{i}.example/rss", name=f"Outlet {i}") for i in range(feeds)],
+        start,
     )
     storage.sync_topics(
-        [TopicDefinition(slug, slug, "", slug.split("-")[0], 0.3) for slug in TOPICS], now
+        [TopicDefinition(slug, slug, "", slug.split("-")[0], 0.3) for slug in TOPICS], start
     )
     feed_ids = [feed.id for feed in storage.list_feeds()]
     topic_ids = dict(
@@ -162,15 +177,20 @@ def fill(storage: Storage, count: int, seed: int) -> None:
     )
     corpus = Corpus(seed)
     rng = random.Random(seed + 1)
+    seconds = int(span.total_seconds())
     started = time.perf_counter()
     engine = storage._engine  # noqa: SLF001
     postgres = engine.dialect.name == "postgresql"
     insert = text(
         "INSERT INTO articles (id, feed_id, entry_key, url, canonical_url, title, summary, "
         "content_text, content_html, language, published_at, date_estimated, backlog, "
-        "ingested_at, tagged_at) VALUES (:id, :feed_id, :entry_key, :url, :url, :title, "
-        ":summary, :content_text, '', :language, :published_at, false, false, :ingested_at, "
-        ":ingested_at)"
+        "ingested_at, tagged_at, story_id) VALUES (:id, :feed_id, :entry_key, :url, :url, "
+        ":title, :summary, :content_text, '', :language, :published_at, false, false, "
+        ":ingested_at, :ingested_at, :story_id)"
+    )
+    story = text(
+        "INSERT INTO stories (id, title, first_seen_at, last_seen_at) "
+        "VALUES (:id, :title, :first_seen_at, :first_seen_at)"
     )
     match = text(
         "INSERT INTO article_topics (article_id, topic_id, score, evidence, topic_version, "
@@ -179,10 +199,14 @@ def fill(storage: Storage, count: int, seed: int) -> None:
     for first in range(1, count + 1, BATCH):
         rows: list[dict[str, Any]] = []
         matches: list[dict[str, Any]] = []
+        stories: list[dict[str, Any]] = []
         for ident in range(first, min(first + BATCH, count + 1)):
             title, summary, body, language = corpus.article(ident)
-            when = START + timedelta(seconds=ident * 31_536_000 // count)
+            when = start + timedelta(seconds=ident * seconds // count)
             stamp = when if postgres else when.replace(tzinfo=None)
+            story_id = (ident + story_size - 1) // story_size if story_size else None
+            if story_size and (ident - 1) % story_size == 0:
+                stories.append({"id": story_id, "title": title, "first_seen_at": stamp})
             rows.append(
                 {
                     "id": ident,
@@ -195,6 +219,7 @@ def fill(storage: Storage, count: int, seed: int) -> None:
                     "language": language,
                     "published_at": stamp,
                     "ingested_at": stamp,
+                    "story_id": story_id,
                 }
             )
             if rng.random() < 0.1:
@@ -208,6 +233,8 @@ def fill(storage: Storage, count: int, seed: int) -> None:
                         }
                     )
         with engine.begin() as connection:
+            if stories:
+                connection.execute(story, stories)
             connection.execute(insert, rows)
             connection.execute(match, matches)
         done = min(first + BATCH - 1, count)
@@ -217,6 +244,11 @@ def fill(storage: Storage, count: int, seed: int) -> None:
     if postgres:
         with engine.begin() as connection:
             connection.execute(text("SELECT setval('articles_id_seq', :n)"), {"n": count})
+            if story_size:
+                connection.execute(
+                    text("SELECT setval('stories_id_seq', :n)"),
+                    {"n": (count + story_size - 1) // story_size},
+                )
     storage.optimize()
 
 

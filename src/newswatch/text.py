@@ -672,10 +672,39 @@ _URL_EDGE: Final = "".join(chr(c) for c in range(33))
 
 
 def _clean_url(url: str) -> str:
-    url = url.translate(_URL_INVISIBLE).strip(_URL_EDGE)
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.translate(_URL_INVISIBLE)
+    url = url.strip(_URL_EDGE)
+    if "\\" not in url:
+        return url
     # For http(s) a backslash before the query means a slash to every browser.
     cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=len(url))
     return url[:cut].replace("\\", "/") + url[cut:]
+
+
+#: The bases of an entry's links repeat (one per feed or entry): cleaned once.
+_clean_base = functools.lru_cache(maxsize=256)(_clean_url)
+
+
+def _join(base: str, url: str) -> str:
+    """``urljoin(base, url)``, without its cost when ``url`` is a plain absolute http(s) URL.
+
+    Such a URL (a host, and no query, fragment or path parameters whose empty forms urljoin
+    would drop) is what urljoin gives back unchanged, whatever the base; the base is still
+    parsed, as urljoin would, so that a malformed one raises the same ValueError.
+    """
+    base = _clean_base(base)
+    if (
+        url.startswith(("https://", "http://"))
+        and "?" not in url
+        and "#" not in url
+        and ";" not in url
+        and url.partition("//")[2][:1] not in ("", "/")
+    ):
+        if base:
+            urlsplit(base)
+        return url
+    return urljoin(base, url)
 
 
 def absolute_url(url: str | None, base: str | None = None) -> str | None:
@@ -697,7 +726,7 @@ def absolute_url(url: str | None, base: str | None = None) -> str | None:
         return None
     try:
         if base:
-            url = urljoin(_clean_url(base), url)
+            url = _join(base, url)
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError:

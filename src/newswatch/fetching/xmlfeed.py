@@ -139,6 +139,7 @@ def parse_feed(body: bytes, headers: Mapping[str, str]) -> Result | None:
         return None
     replay = _Replay(headers.get("content-language"))
     parser = pyexpat.ParserCreate(None, " ")
+    parser.namespace_prefixes = True
     parser.buffer_text = True
     parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartElementHandler = replay.start_element
@@ -165,6 +166,7 @@ def _refuse(*_args: object) -> None:
 
 
 _JOINS: dict[tuple[str, str], str] = {}
+_QUALIFIED: dict[str, str] = {}
 
 
 def _rebase(current: str, given: str) -> str:
@@ -261,30 +263,41 @@ class _Replay:
             raise _Unsupported  # feedparser copies xlink declarations into attributes
         self.track_namespace(prefix or None, uri)
 
-    def _qualify(self, name: str, start: bool) -> str:
-        if " " in name:
-            namespace, _, localname = name.partition(" ")
-            if " " in localname:
-                raise _Unsupported
-        else:
+    def _qualify(self, name: str) -> str:
+        tag = _QUALIFIED.get(name)
+        if tag is not None:
+            return tag
+        # expatreader's split of "uri local prefix" (namespace_prefixes is on).
+        parts = name.split()
+        if len(parts) == 1:
             namespace, localname = "", name
+        elif len(parts) <= 3:
+            namespace, localname = parts[0], parts[1]
+        else:
+            raise _Unsupported  # whitespace in a namespace URI: feedparser fails to unpack it
         lowernamespace = namespace.lower()
         if "backend.userland.com/rss" in lowernamespace:
             raise _Unsupported
         prefix = _MATCH.get(lowernamespace)
         localname = localname.lower()
-        if start and localname in ("math", "svg"):
-            raise _Unsupported
-        if prefix:
-            return prefix.lower() + ":" + localname
-        if namespace:
+        if localname in ("math", "svg"):
+            raise _Unsupported  # feedparser adds xmlns attributes, counts SVG depth
+        if prefix is None and namespace:
+            # An unknown namespace: named by the first prefix declared for it so far.
             for known, value in self.namespaces_in_use.items():
                 if known and value == namespace:
                     return (known + ":" + localname).lower()
-        return localname
+            return localname
+        # No namespace or a known one (whose URI only ever sits under its standard prefix in
+        # namespaces_in_use): the tag depends on the name alone.
+        tag = prefix.lower() + ":" + localname if prefix else localname
+        if len(_QUALIFIED) > 4096:
+            _QUALIFIED.clear()
+        _QUALIFIED[name] = tag
+        return tag
 
     def start_element(self, name: str, attrs: dict[str, str]) -> None:
-        tag = self._qualify(name, True)
+        tag = self._qualify(name)
         if not self.basestack and tag not in ("rss", "rdf:rdf", "feed"):
             raise _Unsupported
         attrs_d: dict[str, str] = {}
@@ -292,15 +305,15 @@ class _Replay:
             qnames: list[str] = []
             first: dict[str, str] = {}
             for aname, value in attrs.items():
-                if " " in aname:
-                    ans, _, alocal = aname.partition(" ")
-                    if " " in alocal:
-                        raise _Unsupported
-                    prefix = _MATCH.get(ans.lower(), "")
-                    key = prefix + ":" + alocal if prefix else alocal
-                    qname = alocal
-                else:
+                parts = aname.split()
+                if len(parts) == 1:
                     key = qname = aname
+                elif len(parts) == 3:
+                    prefix = _MATCH.get(parts[0].lower(), "")
+                    key = prefix + ":" + parts[1] if prefix else parts[1]
+                    qname = parts[2] + ":" + parts[1]
+                else:
+                    raise _Unsupported  # not a name expat gives with namespace_prefixes on
                 attrs_d[key.lower()] = value
                 qnames.append(qname)
                 first.setdefault(qname, value)
@@ -312,7 +325,7 @@ class _Replay:
         self.unknown_starttag(tag, attrs_d)
 
     def end_element(self, name: str) -> None:
-        tag = self._qualify(name, False)
+        tag = self._qualify(name)
         self.unknown_endtag(tag)
 
     # -- _FeedParserMixin ------------------------------------------------------------------

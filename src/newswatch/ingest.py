@@ -114,7 +114,7 @@ def refresh(
     fetcher = fetcher or make_fetcher(settings)
     workers = pool_size(settings.workers) if len(feeds) >= POOL_MIN_FEEDS else 0
     processor = _Processor(storage, settings, clock, workers)
-    pool = PreparePool(workers, topics) if workers else None
+    pool = _start_pool(workers, topics) if workers else None
     try:
         results = (
             asyncio.run(
@@ -125,7 +125,8 @@ def refresh(
         )
     finally:
         if pool is not None:
-            pool.close()
+            # A stopping daemon does not wait for a worker busy with a huge document.
+            pool.close(wait=stop is None or not stop.is_set())
     processor.cluster_new_articles()
     elapsed = (clock() - started).total_seconds()
     summary = FetchSummary(
@@ -156,6 +157,14 @@ class Lease:
 
     owner: str
     duration: timedelta
+
+
+def _start_pool(workers: int, topics: Sequence[TopicDefinition] | None) -> PreparePool | None:
+    try:
+        return PreparePool(workers, topics)
+    except Exception as exc:  # no process support here: the pass runs in one process
+        log.error("worker processes unavailable, the pass runs in one process: %s", exc)
+        return None
 
 
 #: How often a running pass looks at its stop flag.
@@ -257,7 +266,13 @@ class _Pass:
         if self._pool is None:
             return None
         try:
-            return await asyncio.wrap_future(self._pool.submit(feed, got, now))
+            future = self._pool.submit(feed, got, now)
+        except Exception as exc:  # workers could not start (no temporary folder, no fork…)
+            log.error("worker processes unavailable, the pass runs in one process: %s", exc)
+            self._pool = None
+            return None
+        try:
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): the rest of the pass, this feed included,
             # is prepared on the storage thread, as in a small pass.

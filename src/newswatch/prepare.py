@@ -170,8 +170,14 @@ class PreparePool:
         """Prepare one download in a worker (raises ``BrokenProcessPool`` if one died)."""
         return self._executor.submit(_prepare_in_worker, feed, got, now)
 
-    def close(self) -> None:
-        """Stop the workers (work not started is dropped)."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; work not started is dropped, and without ``wait`` the work under
+        way too (the workers are terminated)."""
+        if not wait:
+            # The executor has no public way to stop a busy worker before Python 3.14.
+            processes = dict(getattr(self._executor, "_processes", None) or {})
+            for process in processes.values():
+                process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 

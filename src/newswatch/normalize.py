@@ -23,6 +23,7 @@ from newswatch.text import (
     content_fingerprint,
     html_to_text,
     sanitize_html,
+    text_and_safe_html,
 )
 
 #: Titles longer than this are cut (a hostile feed may send megabytes of title).
@@ -95,15 +96,23 @@ def normalize_entry(
         link = canonical = None  # percent-encoding made it too long to index
     title = _clip(html_to_text(entry.title), MAX_TITLE_CHARS)
 
+    # The stored HTML comes from the content, else the summary; that markup's text is needed
+    # too, so one parse serves both.
     raw_html = entry.content_html or entry.summary_html
-    content_html = sanitize_html(raw_html[: MAX_CONTENT_CHARS * 2], base) if raw_html else ""
-    summary_text = html_to_text(entry.summary_html) if entry.summary_html else ""
-    if entry.content_html:
-        content_text = html_to_text(entry.content_html)
-    elif entry.content_text:
-        content_text = html_to_text(html.escape(entry.content_text, quote=False))
+    if len(raw_html) > MAX_CONTENT_CHARS * 2:
+        raw_text = html_to_text(raw_html)
+        content_html = sanitize_html(raw_html[: MAX_CONTENT_CHARS * 2], base)
     else:
-        content_text = summary_text
+        raw_text, content_html = text_and_safe_html(raw_html, base)
+    if entry.content_html:
+        content_text = raw_text
+        summary_text = html_to_text(entry.summary_html) if entry.summary_html else ""
+    else:
+        summary_text = raw_text
+        if entry.content_text:
+            content_text = html_to_text(html.escape(entry.content_text, quote=False))
+        else:
+            content_text = summary_text
     content_text = _clip(content_text, MAX_CONTENT_CHARS)
     summary_source = summary_text if entry.summary_html else content_text
     summary = _clip(summary_source, MAX_SUMMARY_CHARS)

@@ -42,6 +42,7 @@ __all__ = [
     "html_to_text",
     "normalize_text",
     "sanitize_html",
+    "text_and_safe_html",
     "tokens",
 ]
 
@@ -657,6 +658,57 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     if cleaned.startswith("\ufeff"):
         cleaned = cleaned[1:]  # a byte order mark is no text
     return _render(_parse_tree(cleaned), base_url).strip()
+
+
+def text_and_safe_html(html: str, base_url: str | None = None) -> tuple[str, str]:
+    """``(html_to_text(html), sanitize_html(html, base_url))``, from one parse when possible.
+
+    An entry's text and its stored HTML usually come from the same markup; the text is then
+    read from the tree :func:`sanitize_html` builds instead of parsing the markup again. The
+    two parsers see the same markup when it has no lone surrogates (each function replaces
+    them its own way), no processing instruction or XML declaration (removed differently)
+    and no leading byte order mark; otherwise, or for plain text, each function does its own
+    work.
+
+    Args:
+        html: HTML markup, or plain text.
+        base_url: As for :func:`sanitize_html`.
+
+    Returns:
+        The plain text and the sanitised HTML.
+    """
+    cleaned = _without_controls(html) if "<" in html else ""
+    if not cleaned or "<?" in cleaned or cleaned[0] == "\ufeff" or _SURROGATES.search(cleaned):
+        return html_to_text(html), sanitize_html(html, base_url)
+    top = _parse_tree(cleaned)
+    return _tree_text(top), _render(top, base_url).strip()
+
+
+def _tree_text(top: list[_Node]) -> str:
+    """:func:`html_to_text` of the markup the tree was built from.
+
+    The tree gives the text collector the events the text parser would have: the same
+    elements, and the same text but for runs of whitespace outside ``pre``, which the
+    collector collapses anyway.
+    """
+    collector = _TextCollector()
+    levels = [iter(top)]
+    names: list[str] = []
+    while levels:
+        for node in levels[-1]:
+            if isinstance(node, str):
+                collector.data(node)
+                continue
+            name, attributes, children = node
+            collector.start(name, attributes)
+            levels.append(iter(children))
+            names.append(name)
+            break
+        else:
+            levels.pop()
+            if names:
+                collector.end(names.pop())
+    return collector.close().strip()
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``sanitize_html`` gives exactly what its first, BeautifulSoup-based version gave.
+"""``sanitize_html`` gives exactly what its first, BeautifulSoup-based version gave, and
+``text_and_safe_html`` exactly what ``html_to_text`` and ``sanitize_html`` give.
 
 The reference is kept in ``sanitize_reference.py``. Inputs: the generated documents, hostile
 markup and markup soup of ``test_html_properties.py``, and markup aimed at the rules (allowed
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from sanitize_reference import reference_sanitize_html
 from test_html_properties import HOSTILE_HTML, HTML_INPUT, wrapped_documents
 
-from newswatch.text import sanitize_html
+from newswatch.text import html_to_text, sanitize_html, text_and_safe_html
 
 BASES = st.sampled_from([None, "https://example.org/news/feed.xml", "http://h.example", "x:"])
 
@@ -173,3 +174,19 @@ def test_markup_soup_matches_the_reference(markup: str, base: str | None) -> Non
 @given(document=wrapped_documents(), base=BASES)
 def test_documents_match_the_reference(document: object, base: str | None) -> None:
     _same(document.markup, base)  # type: ignore[attr-defined]
+
+
+ANY_MARKUP = st.one_of(
+    RULE_DOCUMENTS, HOSTILE_HTML, HTML_INPUT, wrapped_documents().map(lambda d: d.markup)
+)
+
+
+@settings(max_examples=examples(400))
+@given(markup=ANY_MARKUP, base=BASES)
+@example(markup="<pre>a\n  b<!-- c -->\n d</pre><p> x\n\n</p>", base=None)
+@example(markup="<p>\ud800</p>", base=None)
+@example(markup="\ufeff<p>bom</p>", base=None)
+@example(markup="<?xml version='1.0'?><p>a</p><?xml version='1.0'?><p>b</p>", base=None)
+@example(markup="<div>" * 1200 + "deep" + "</div>" * 1200 + "<p>after</p>", base=None)
+def test_text_and_safe_html_is_both_functions(markup: str, base: str | None) -> None:
+    assert text_and_safe_html(markup, base) == (html_to_text(markup), sanitize_html(markup, base))

@@ -12,7 +12,15 @@ from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from newswatch.dedup import _SENTENCE_END, _sentences, simhash, story_signature, story_text
+from newswatch.dedup import (
+    _BOILERPLATE,
+    _SENTENCE_END,
+    _is_boilerplate,
+    _sentences,
+    simhash,
+    story_signature,
+    story_text,
+)
 from newswatch.text import tokens
 
 _LANE = 32
@@ -73,3 +81,41 @@ def test_story_signature_matches_the_reference(title: str, text: str) -> None:
 @given(text=st.one_of(TEXTS, st.text(". !?\u2026\n\t ab", max_size=60)))
 def test_sentences_are_the_split_of_the_text(text: str) -> None:
     assert list(_sentences(text)) == _SENTENCE_END.split(text)
+
+
+_BOILERPLATE_BITS = st.sampled_from(
+    [
+        "The post ",
+        " appeared first on ",
+        "Originally published",
+        "Reporting by",
+        "editing BY",
+        "Read more",
+        "See also",
+        "Subscribe",
+        "ſubſcribe",
+        "wrİting by",
+        "WRıTING BY",
+        "Related coverage",
+        "ЧИТАЙТЕ ТАКОЖ",
+        "читаᲄте також",
+        "Czytaj także",
+        "Lesen Sie auch",
+        "© ",
+        "(C) 2025",
+        "All Rights Reserved",
+        "copyright",
+        "\u212a",
+        " word",
+        "…",
+    ]
+)
+
+
+@settings(max_examples=examples(300))
+@given(
+    sentence=st.lists(st.one_of(_BOILERPLATE_BITS, st.text(max_size=8)), max_size=8).map("".join)
+)
+def test_boilerplate_prefilter_agrees_with_the_pattern(sentence: str) -> None:
+    expected = len(sentence.split()) <= 30 and _BOILERPLATE.search(sentence) is not None
+    assert _is_boilerplate(sentence) == expected

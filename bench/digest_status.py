@@ -15,7 +15,8 @@ each with a ledger item for every matching article of its day and a Markdown del
 a running daemon's heartbeat. So the digest owed at ``NOW`` holds the ~1,700 matching articles
 of the last day, and the seven-day look-back before the last digest finds them all taken.
 
-What is measured, each ``--runs`` times (5) after one warm-up, median and range, through
+What is measured, each ``--runs`` times (5) after one warm-up, median and range of the wall
+time and median CPU time of this process, through
 newswatch's own objects with the clock at ``NOW`` and the channel of the bundled config:
 
 - the digest: ``DigestRunner.preview`` (what ``newswatch digest preview`` and the daemon's
@@ -190,22 +191,24 @@ def write_config(folder: Path, url: str) -> Config:
 
 def timed(
     func: Callable[[], Any], runs: int, after: Callable[[Any], None] | None = None
-) -> tuple[float, float, float, Any]:
-    """Median, lowest and highest of ``runs`` timed calls after a warm-up, and the last result.
-
-    ``after`` is called with each result, untimed (to undo what the call recorded).
+) -> tuple[float, float, float, float, Any]:
+    """Median, lowest and highest wall time of ``runs`` calls after a warm-up, the median CPU
+    time of this process (less disturbed by other processes on a shared machine), and the last
+    result. ``after`` is called with each result, untimed (to undo what the call recorded).
     """
     times = []
+    cpu = []
     result = None
     for run in range(runs + 1):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = func()
-        elapsed = time.perf_counter() - started
+        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
         if after is not None:
             after(result)
         if run:
             times.append(elapsed)
-    return statistics.median(times), min(times), max(times), result
+            cpu.append(elapsed_cpu)
+    return statistics.median(times), min(times), max(times), statistics.median(cpu), result
 
 
 def size_of(result: Any) -> str:
@@ -296,12 +299,12 @@ def measure(storage: Storage, config: Config, runs: int) -> None:
         f"{storage.dialect}: {storage.count_articles():,} articles, {len(feeds):,} feeds, "
         f"{len(candidates):,} digest candidates in {len(set(story_ids)):,} stories"
     )
-    print(f"  {'step':<26} {'median':>9} {'range':>19} {'rows':>8}")
+    print(f"  {'step':<26} {'median':>9} {'range':>19} {'CPU':>9} {'rows':>9}")
     for name, func, after in steps:
-        median, low, high, result = timed(func, runs, after)
+        median, low, high, cpu, result = timed(func, runs, after)
         print(
             f"  {name:<26} {median * 1000:>7.1f}ms {low * 1000:>8.1f}-{high * 1000:>7.1f}ms "
-            f"{size_of(result):>8}"
+            f"{cpu * 1000:>7.1f}ms {size_of(result):>9}"
         )
 
 

@@ -738,21 +738,21 @@ def _clean_url(url: str) -> str:
 _clean_base = functools.lru_cache(maxsize=256)(_clean_url)
 
 
-def _join(base: str, url: str) -> str:
-    """``urljoin(base, url)``, without its cost when ``url`` is a plain absolute http(s) URL.
+#: An absolute http(s) URL that urljoin gives back unchanged whatever the base, and that
+#: urlsplit accepts with its host as it is: a host of ASCII letters, digits, dots and hyphens
+#: (no user, port or IPv6 brackets), and no query, fragment or path parameters (urljoin
+#: drops their empty forms).
+_PLAIN_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]+(?:/[^?#;]*)?\Z")
 
-    Such a URL (a host, and no query, fragment or path parameters whose empty forms urljoin
-    would drop) is what urljoin gives back unchanged, whatever the base; the base is still
-    parsed, as urljoin would, so that a malformed one raises the same ValueError.
+
+def _join(base: str, url: str, *, plain: bool) -> str:
+    """``urljoin(base, url)``, without its cost for a URL that ``_PLAIN_URL`` matches.
+
+    The base is still parsed then, as urljoin would, so that a malformed one raises the same
+    ValueError.
     """
     base = _clean_base(base)
-    if (
-        url.startswith(("https://", "http://"))
-        and "?" not in url
-        and "#" not in url
-        and ";" not in url
-        and url.partition("//")[2][:1] not in ("", "/")
-    ):
+    if plain:
         if base:
             urlsplit(base)
         return url
@@ -776,9 +776,12 @@ def absolute_url(url: str | None, base: str | None = None) -> str | None:
     url = _clean_url(url)
     if not url:
         return None
+    plain = _PLAIN_URL.match(url) is not None
     try:
         if base:
-            url = _join(base, url)
+            url = _join(base, url, plain=plain)
+        if plain:
+            return url  # what urlsplit would accept, with a host and no port
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port
     except ValueError:

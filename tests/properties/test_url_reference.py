@@ -46,7 +46,22 @@ def reference_absolute_url(url: str | None, base: str | None = None) -> str | No
 
 SHORTCUT_URLS = st.tuples(
     st.sampled_from(["http://", "https://", "HTTPS://", "https:///", "https:"]),
-    st.sampled_from(["", "a.example", "[::1]", "[bad", "h:99999", "u@h", "h\\x", "Ⅎ.example"]),
+    st.sampled_from(
+        [
+            "",
+            "a.example",
+            "[::1]",
+            "[bad",
+            "h:99999",
+            "h:80",
+            "u@h",
+            "h\\x",
+            "Ⅎ.example",
+            ".",
+            "a_b.x",
+            "A.EX",
+        ]
+    ),
     st.sampled_from(["", "/", "/a/b", "/a;", "/a;p", "/a?", "/a#", "?q", "/./x", "\\y"]),
 ).map("".join)
 

@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from newswatch.errors import LedgerConflict
 from newswatch.model import (
+    Article,
     Delivery,
     DeliveryStatus,
     Digest,
@@ -31,7 +32,7 @@ from newswatch.model import (
     StoryMember,
     TopicMatch,
 )
-from newswatch.storage.rows import article_of, digest_of, evidence_of
+from newswatch.storage.rows import ARTICLE_COLUMNS, article_of_columns, digest_of, evidence_of
 from newswatch.storage.tables import (
     ArticleRow,
     ArticleTopicRow,
@@ -98,12 +99,14 @@ class DigestLedger:
                     .order_by(ArticleRow.id)
                 )
             )
-            rows: list[tuple[ArticleRow, str]] = []
+            # Plain columns, not ORM entities: building 4,000 instances cost more than the
+            # queries themselves.
+            articles: list[tuple[Article, str]] = []
             for chunk in _chunks(ids):
-                rows.extend(
-                    (row, str(outlet))
-                    for row, outlet in session.execute(
-                        select(ArticleRow, _OUTLET)
+                articles.extend(
+                    (article_of_columns(row), str(row.outlet))
+                    for row in session.execute(
+                        select(*ARTICLE_COLUMNS, _OUTLET.label("outlet"))
                         .join(FeedRow, FeedRow.id == ArticleRow.feed_id)
                         .where(ArticleRow.id.in_(chunk))
                         .order_by(ArticleRow.id)
@@ -112,28 +115,35 @@ class DigestLedger:
             matches: dict[int, list[TopicMatch]] = {}
             for chunk in _chunks(ids):
                 found = session.execute(
-                    select(ArticleTopicRow, TopicRow.slug)
+                    select(
+                        ArticleTopicRow.article_id,
+                        TopicRow.slug,
+                        ArticleTopicRow.score,
+                        ArticleTopicRow.evidence,
+                        ArticleTopicRow.snippet,
+                        ArticleTopicRow.topic_version,
+                    )
                     .join(TopicRow, TopicRow.id == ArticleTopicRow.topic_id)
                     .where(ArticleTopicRow.article_id.in_(chunk), *match_filter)
                 )
-                for match, slug in found:
-                    matches.setdefault(match.article_id, []).append(
+                for article_id, slug, score, evidence, snippet, version in found:
+                    matches.setdefault(article_id, []).append(
                         TopicMatch(
-                            article_id=match.article_id,
+                            article_id=article_id,
                             topic_slug=slug,
-                            score=match.score,
-                            evidence=tuple(evidence_of(e) for e in match.evidence or ()),
-                            snippet=match.snippet,
-                            topic_version=match.topic_version,
+                            score=score,
+                            evidence=tuple(evidence_of(e) for e in evidence or ()),
+                            snippet=snippet,
+                            topic_version=version,
                         )
                     )
             return [
                 DigestCandidate(
-                    article=article_of(row),
+                    article=article,
                     outlet=outlet,
-                    matches=tuple(sorted(matches.get(row.id, ()), key=lambda m: -m.score)),
+                    matches=tuple(sorted(matches.get(article.id or 0, ()), key=lambda m: -m.score)),
                 )
-                for row, outlet in rows
+                for article, outlet in articles
             ]
 
     def story_members(self, story_ids: Sequence[int]) -> list[StoryMember]:

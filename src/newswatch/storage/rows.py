@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from newswatch.model import (
@@ -67,6 +68,45 @@ def article_of(row: ArticleRow) -> Article:
         id=row.id,
     )
     return replace(base, **{name: getattr(row, name) for name in CONTENT_FIELDS})
+
+
+#: Every column ``article_of_columns`` reads, for queries that select plain rows.
+ARTICLE_COLUMNS = (
+    ArticleRow.feed_id,
+    ArticleRow.entry_key,
+    ArticleRow.backlog,
+    ArticleRow.ingested_at,
+    ArticleRow.story_id,
+    ArticleRow.id,
+    *(getattr(ArticleRow, name) for name in CONTENT_FIELDS),  # the title among them
+)
+
+
+def article_of_columns(row: Row[*tuple[Any, ...]]) -> Article:
+    """A row of ``ARTICLE_COLUMNS`` (and maybe more) as an ``Article``: what ``article_of``
+    makes of an ``ArticleRow``, without building the ORM instance first."""
+    return Article(
+        feed_id=row.feed_id,
+        entry_key=row.entry_key,
+        title=row.title,
+        url=row.url,
+        canonical_url=row.canonical_url,
+        guid=row.guid,
+        summary=row.summary,
+        content_text=row.content_text,
+        content_html=row.content_html,
+        author=row.author,
+        language=row.language,
+        published_at=row.published_at,
+        updated_at=row.updated_at,
+        date_estimated=row.date_estimated,
+        fingerprint=row.fingerprint,
+        simhash=row.simhash,
+        backlog=row.backlog,
+        ingested_at=row.ingested_at,
+        story_id=row.story_id,
+        id=row.id,
+    )
 
 
 def digest_of(session: Session, row: DigestRow, *, items: bool = True) -> Digest:

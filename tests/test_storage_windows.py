@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from newswatch.digest.compose import _trends
 from newswatch.model import Article, FeedDeclaration, TopicDefinition, TopicMatch
 from newswatch.storage import Storage, migrations
 from newswatch.storage.engine import make_engine
@@ -108,6 +109,7 @@ def _plans(storage: Storage, call: Callable[[], object]) -> list[str]:
     [
         "digest_candidates",
         "topic_activity",
+        "topic_trends",
         "feed_activity",
         "topic_counts",
         "list_feeds",
@@ -124,6 +126,7 @@ def test_window_and_count_queries_read_indexes_not_rows(storage: Storage, query:
             "daily", since=NOW - timedelta(days=2), until=NOW
         ),
         "topic_activity": lambda: storage.topic_activity(NOW - timedelta(days=8), NOW),
+        "topic_trends": lambda: storage.topic_trends(NOW, 8),
         "feed_activity": lambda: storage.feed_activity(NOW - timedelta(days=30)),
         "topic_counts": lambda: storage.topic_counts(NOW),
         "list_feeds": storage.list_feeds,
@@ -134,3 +137,16 @@ def test_window_and_count_queries_read_indexes_not_rows(storage: Storage, query:
     assert on_articles, plan
     for line in on_articles:
         assert "COVERING INDEX" in line or "INTEGER PRIMARY KEY" in line, plan
+
+
+@pytest.mark.parametrize("shift", [timedelta(0), timedelta(hours=3, microseconds=1)])
+def test_topic_trends_count_the_windows_compose_would(storage: Storage, shift: timedelta) -> None:
+    # Articles every 6 hours: some lie exactly on a window's edge (an edge belongs to the
+    # older window's end, as in compose), some beyond the trend's 8 days.
+    _fill(storage, count=40)
+    end = NOW - shift
+    expected = _trends(storage.topic_activity(end - timedelta(days=8), end), end)
+
+    assert storage.topic_trends(end, 8) == expected
+    if not shift:  # matches 12, 24, … 180 hours old; 24 h old is the second window's
+        assert expected == {"peace-talks": (2, 2, 2, 2, 2, 2, 2, 1)}

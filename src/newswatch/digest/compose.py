@@ -164,7 +164,8 @@ def compose(
     members: Sequence[StoryMember],
     feeds: Sequence[Feed],
     activity: Sequence[FeedActivity],
-    topic_activity: Sequence[tuple[str, datetime]],
+    topic_activity: Sequence[tuple[str, datetime]] = (),
+    trends: Mapping[str, Sequence[int]] | None = None,
     period_start: datetime | None,
     period_end: datetime,
     max_per_topic: int | None,
@@ -179,7 +180,11 @@ def compose(
         members: every article of the candidates' story clusters (``Storage.story_members``).
         feeds: all feeds, for outlet names and the health section.
         activity: recent output per feed, to spot silent feeds.
-        topic_activity: ``(slug, ingested_at)`` of matches over the trend window.
+        topic_activity: ``(slug, ingested_at)`` of matches over the trend window, unless
+            ``trends`` is given.
+        trends: matches per topic and day over the trend window, as
+            ``Storage.topic_trends(period_end, TREND_DAYS + 1)`` counts them (the same counts
+            as ``topic_activity`` gives, without a row per match).
     """
     names = dict(topics)
     order = {slug: index for index, (slug, _) in enumerate(topics)}
@@ -195,7 +200,7 @@ def compose(
     for story in stories:
         views[story.topic].append(_story_view(story, names, by_story, start=start, end=period_end))
 
-    trend = _trends(topic_activity, period_end)
+    trend = _trends(topic_activity, period_end) if trends is None else trends
     sections: list[TopicSection] = []
     items: list[DigestItem] = []
     for slug, name in topics:
@@ -204,7 +209,7 @@ def compose(
             continue
         shown = ranked[:max_per_topic] if max_per_topic else ranked
         more = ranked[len(shown) :]
-        counts = trend.get(slug, (0,) * (TREND_DAYS + 1))
+        counts = tuple(trend.get(slug, (0,) * (TREND_DAYS + 1)))
         sections.append(
             TopicSection(
                 slug=slug,

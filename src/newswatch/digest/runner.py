@@ -176,9 +176,7 @@ class DigestRunner:
             members=self._storage.story_members(story_ids),
             feeds=self._storage.list_feeds(),
             activity=self._storage.feed_activity(period_end - timedelta(days=30)),
-            topic_activity=self._storage.topic_activity(
-                period_end - timedelta(days=TREND_DAYS + 1), period_end
-            ),
+            trends=self._storage.topic_trends(period_end, TREND_DAYS + 1),
             period_start=period_start,
             period_end=period_end,
             max_per_topic=channel.max_per_topic,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -184,6 +184,44 @@ class DigestLedger:
                 )
             )
             return [(slug, when) for slug, when in rows]
+
+    def topic_trends(self, end: datetime, days: int) -> dict[str, tuple[int, ...]]:
+        """Non-backlog matches per topic in each of the ``days`` 24-hour windows before ``end``.
+
+        Returns:
+            Per topic slug with any match, ``days`` counts, oldest window first: window ``i``
+            holds matches ingested in ``(end - (days - i)·24 h, end - (days - 1 - i)·24 h]``.
+            Counted in the database: a digest's trend lines covered ~20,000 matches a week.
+        """
+        day = timedelta(days=1)
+        window = case(
+            *((ArticleRow.ingested_at > end - (k + 1) * day, days - 1 - k) for k in range(days)),
+            else_=-1,
+        ).label("window")
+        matches = (
+            select(TopicRow.slug.label("slug"), window)
+            .join(ArticleTopicRow, ArticleTopicRow.topic_id == TopicRow.id)
+            .join(ArticleRow, ArticleRow.id == ArticleTopicRow.article_id)
+            .where(
+                ArticleRow.ingested_at > end - days * day,
+                ArticleRow.ingested_at <= end,
+                ArticleRow.backlog.is_(False),
+            )
+            .subquery()
+        )
+        # Grouped outside: PostgreSQL would not see that a CASE with its own bound parameters
+        # in GROUP BY is the one selected.
+        counts: dict[str, list[int]] = {}
+        with self._transaction() as session:
+            rows = session.execute(
+                select(matches.c.slug, matches.c.window, func.count()).group_by(
+                    matches.c.slug, matches.c.window
+                )
+            )
+            for slug, index, count in rows:
+                if 0 <= index < days:
+                    counts.setdefault(slug, [0] * days)[index] = int(count)
+        return {slug: tuple(values) for slug, values in counts.items()}
 
     def feed_activity(self, since: datetime) -> list[FeedActivity]:
         """Per active feed: articles stored since ``since`` and its newest article's time."""

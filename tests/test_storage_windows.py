@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,3 +151,12 @@ def test_topic_trends_count_the_windows_compose_would(storage: Storage, shift: t
     assert storage.topic_trends(end, 8) == expected
     if not shift:  # matches 12, 24, … 180 hours old; 24 h old is the second window's
         assert expected == {"peace-talks": (2, 2, 2, 2, 2, 2, 2, 1)}
+
+
+def test_feed_states_are_the_listed_feeds_without_counts(storage: Storage) -> None:
+    _fill(storage, count=6)
+    storage.sync_feeds([FeedDeclaration("https://0.example/rss", name="Feed 0")], NOW)
+
+    listed = storage.list_feeds()
+    assert [f.articles for f in listed] == [2]
+    assert storage.feed_states() == [replace(f, articles=0) for f in listed]

@@ -174,7 +174,7 @@ class DigestRunner:
             topics=topics,
             candidates=candidates,
             members=self._storage.story_members(story_ids),
-            feeds=self._storage.list_feeds(),
+            feeds=self._storage.feed_states(),
             activity=self._storage.feed_activity(period_end - timedelta(days=30)),
             trends=self._storage.topic_trends(period_end, TREND_DAYS + 1),
             period_start=period_start,

@@ -28,11 +28,18 @@ from newswatch.model import (
     DigestCandidate,
     DigestItem,
     DigestStatus,
+    Feed,
     FeedActivity,
     StoryMember,
     TopicMatch,
 )
-from newswatch.storage.rows import ARTICLE_COLUMNS, article_of_columns, digest_of, evidence_of
+from newswatch.storage.rows import (
+    ARTICLE_COLUMNS,
+    article_of_columns,
+    digest_of,
+    evidence_of,
+    feed_of,
+)
 from newswatch.storage.tables import (
     ArticleRow,
     ArticleTopicRow,
@@ -222,6 +229,20 @@ class DigestLedger:
                 if 0 <= index < days:
                     counts.setdefault(slug, [0] * days)[index] = int(count)
         return {slug: tuple(values) for slug, values in counts.items()}
+
+    def feed_states(self) -> list[Feed]:
+        """Every feed the config declares, without article counts (``articles`` is 0).
+
+        What a digest's feed health needs: ``list_feeds`` counts each feed's articles from an
+        index, and ORM rows cost more to build than these plain ones.
+        """
+        with self._transaction() as session:
+            rows = session.execute(
+                select(*FeedRow.__table__.columns)
+                .where(FeedRow.active.is_(True))
+                .order_by(FeedRow.id)
+            )
+            return [feed_of(row, 0) for row in rows]
 
     def feed_activity(self, since: datetime) -> list[FeedActivity]:
         """Per active feed: articles stored since ``since`` and its newest article's time."""

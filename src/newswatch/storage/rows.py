@@ -152,8 +152,9 @@ def digest_of(session: Session, row: DigestRow, *, items: bool = True) -> Digest
     )
 
 
-def feed_of(row: FeedRow, articles: int) -> Feed:
-    """A feed row (and its article count) as a ``Feed``."""
+def feed_of(row: FeedRow | Row[*tuple[Any, ...]], articles: int) -> Feed:
+    """A feed row (and its article count) as a ``Feed``; ``row`` may be a plain row of the
+    table's columns."""
     return Feed(
         id=row.id,
         declared_url=row.declared_url,

@@ -8,12 +8,15 @@ diff. The view is built by hand, so nothing volatile (clock, version, ids) reach
 from __future__ import annotations
 
 import os
+import random
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import pytest
+from jinja2.filters import do_wordwrap
 
 from newswatch.digest.compose import (
     DigestView,
@@ -23,7 +26,7 @@ from newswatch.digest.compose import (
     TopicSection,
     sparkline,
 )
-from newswatch.digest.render import Renderer, markdown_text, safe_url
+from newswatch.digest.render import Renderer, markdown_text, safe_url, wordwrap
 from newswatch.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "data" / "digests"
@@ -243,3 +246,18 @@ def test_markdown_text_neutralises_structure() -> None:
     )
     assert markdown_text("1. not a list") == "1\\. not a list"
     assert markdown_text("- not a bullet") == "\\- not a bullet"
+
+
+def test_wordwrap_shortcut_wraps_as_jinja2_does() -> None:
+    env = jinja2.Environment()
+    words = ["a", "ab", "word", "twelve-chars", "x" * 20, "éèê", "—", "end.", "well--known"]
+    rng = random.Random(8)
+    texts = ["", "one", "x" * 30, " lead", "trail ", "two  spaces", "tab\there", "line\u2028break"]
+    for _ in range(400):
+        texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 40))))
+    for text in texts:
+        for width in (1, 5, 20, 21, 74):
+            for wrapstring in (None, "\n  "):
+                assert wordwrap(env, text, width, wrapstring=wrapstring) == do_wordwrap(
+                    env, text, width, wrapstring=wrapstring
+                ), (text, width)

@@ -88,6 +88,52 @@ def one_line(value: object) -> str:
     return " ".join(_CONTROL.sub(" ", str(value)).split())
 
 
+@jinja2.pass_environment
+def wordwrap(  # noqa: PLR0917 (Jinja2's signature: templates pass these positionally)
+    environment: jinja2.Environment,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    """Jinja2's ``wordwrap``, with a shortcut for what a digest wraps: one line of words with
+    single spaces, no hyphen and no word longer than ``width``. There textwrap's chunks are the
+    words and its lines are filled greedily, which this does without its regular expressions
+    (a 1,500-story digest spent more time in textwrap than in the rest of its text rendering).
+    """
+    if (
+        type(s) is str
+        and width > 0
+        and s.isprintable()  # no line breaks, tabs or spaces other than " "
+        and "-" not in s
+        and "  " not in s
+        and s[:1] != " "
+        and s[-1:] != " "
+    ):
+        words = s.split(" ") if s else []
+        if all(len(word) <= width for word in words):
+            lines: list[str] = []
+            line: list[str] = []
+            length = 0
+            for word in words:
+                if line and length + 1 + len(word) <= width:
+                    line.append(word)
+                    length += 1 + len(word)
+                else:
+                    if line:
+                        lines.append(" ".join(line))
+                    line = [word]
+                    length = len(word)
+            if line:
+                lines.append(" ".join(line))
+            joint = environment.newline_sequence if wrapstring is None else wrapstring
+            return joint.join(lines)
+    return jinja2.filters.do_wordwrap(
+        environment, s, width, break_long_words, wrapstring, break_on_hyphens
+    )
+
+
 class Renderer:
     """Renders digest views for one channel (its time zone and template folder)."""
 
@@ -126,6 +172,7 @@ class Renderer:
                 local(value) if fmt is None else self.local_time(value, fmt)
             ),
             local_date=self.local_date,
+            wordwrap=wordwrap,
         )
 
     def local_time(self, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import Engine, Row, Select, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, NoResultFound, OperationalError
@@ -292,6 +292,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             # pending values when its content differs, as an update of a stored row would.
             pending: dict[str, dict[str, object]] = {}
             updated: dict[int, str] = {}
+            changes: list[dict[str, object]] = []
             unchanged = 0
             for article in articles:
                 waiting = pending.get(article.entry_key)
@@ -323,11 +324,12 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 elif row.removed_at is None and (
                     row.fingerprint != article.fingerprint or row.title != article.title
                 ):
-                    _copy_content(row, article)
-                    row.tagged_at = None
+                    changes.append({"id": row.id, **_content_values(article), "tagged_at": None})
                     updated[row.id] = article.entry_key
                 else:
                     unchanged += 1
+            if changes:
+                _update_articles(session, changes)
             new_ids: list[int] = []
             if pending:
                 values = list(pending.values())
@@ -698,49 +700,56 @@ _FEED_UPDATE_FIELDS = (
 )
 
 
+class _StoredEntry(NamedTuple):
+    """What storing a fetch compares of an article already stored (not its text)."""
+
+    id: int
+    entry_key: str
+    title: str
+    canonical_url: str | None
+    fingerprint: str | None
+    removed_at: datetime | None
+
+
+_STORED_ENTRY_COLUMNS = (
+    ArticleRow.id,
+    ArticleRow.entry_key,
+    ArticleRow.title,
+    ArticleRow.canonical_url,
+    ArticleRow.fingerprint,
+    ArticleRow.removed_at,
+)
+
+
 def _existing_articles(
     session: Session, feed_id: int, articles: Sequence[Article]
-) -> tuple[dict[str, ArticleRow], dict[str, list[ArticleRow]], dict[str, list[ArticleRow]]]:
+) -> tuple[dict[str, _StoredEntry], dict[str, list[_StoredEntry]], dict[str, list[_StoredEntry]]]:
     """Stored rows of this feed: by entry key, by canonical link, and by content fingerprint."""
-    found: dict[str, ArticleRow] = {}
-    by_url: dict[str, list[ArticleRow]] = {}
-    by_print: dict[str, list[ArticleRow]] = {}
+    found: dict[str, _StoredEntry] = {}
+    by_url: dict[str, list[_StoredEntry]] = {}
+    by_print: dict[str, list[_StoredEntry]] = {}
+    mine = select(*_STORED_ENTRY_COLUMNS).where(ArticleRow.feed_id == feed_id)
     prints = list({a.fingerprint for a in articles if a.fingerprint})
-    for start in range(0, len(prints), 500):
-        for row in session.scalars(
-            select(ArticleRow)
-            .where(
-                ArticleRow.feed_id == feed_id,
-                ArticleRow.fingerprint.in_(prints[start : start + 500]),
-            )
-            .order_by(ArticleRow.id)
-        ):
+    for chunk in _chunks(prints):
+        query = mine.where(ArticleRow.fingerprint.in_(chunk)).order_by(ArticleRow.id)
+        for row in map(_StoredEntry._make, session.execute(query)):
             by_print.setdefault(row.fingerprint or "", []).append(row)
-    keys = list({a.entry_key for a in articles})
+    for chunk in _chunks(list({a.entry_key for a in articles})):
+        query = mine.where(ArticleRow.entry_key.in_(chunk))
+        found.update(
+            (row.entry_key, row) for row in map(_StoredEntry._make, session.execute(query))
+        )
     urls = list({a.canonical_url for a in articles if a.canonical_url})
-    for start in range(0, len(keys), 500):
-        for row in session.scalars(
-            select(ArticleRow).where(
-                ArticleRow.feed_id == feed_id, ArticleRow.entry_key.in_(keys[start : start + 500])
-            )
-        ):
-            found[row.entry_key] = row
-    for start in range(0, len(urls), 500):
-        for row in session.scalars(
-            select(ArticleRow)
-            .where(
-                ArticleRow.feed_id == feed_id,
-                ArticleRow.canonical_url.in_(urls[start : start + 500]),
-            )
-            .order_by(ArticleRow.id)
-        ):
+    for chunk in _chunks(urls):
+        query = mine.where(ArticleRow.canonical_url.in_(chunk)).order_by(ArticleRow.id)
+        for row in map(_StoredEntry._make, session.execute(query)):
             by_url.setdefault(row.canonical_url or "", []).append(row)
     return found, by_url, by_print
 
 
 def _same_entry_new_guid(
-    candidates: Sequence[ArticleRow], article: Article, keys_in_document: set[str]
-) -> ArticleRow | None:
+    candidates: Sequence[_StoredEntry], article: Article, keys_in_document: set[str]
+) -> _StoredEntry | None:
     # Several real entries may share one link (link posts pointing at the same page), so the
     # link alone proves nothing: the stored entry must also have left the document and carry
     # the same title.
@@ -794,6 +803,11 @@ def _apply_feed_update(session: Session, feed_id: int, state: FeedUpdate, now: d
     )
     if not done.rowcount:  # type: ignore[attr-defined]
         raise NoResultFound(f"no feed with id {feed_id}")
+
+
+def _update_articles(session: Session, changes: list[dict[str, object]]) -> None:
+    """Rewrite stored articles (each dict has the ``id`` and the new values)."""
+    session.execute(update(ArticleRow), changes)  # a bulk update by primary key
 
 
 def _insert_stories(session: Session, values: list[dict[str, object]]) -> list[int]:

@@ -301,15 +301,28 @@ def _instrument(probe: _Probe) -> None:
         app.Monitor.tag = timed_tag  # type: ignore[method-assign]
 
 
-def _write_config(work: Path, urls: Sequence[str], concurrency: int) -> Path:
-    config = {
-        "database": {"url": f"sqlite:///{work / 'newswatch.db'}"},
+def _write_config(
+    work: Path, urls: Sequence[str], concurrency: int, workers: int | None, topics: bool
+) -> Path:
+    fetch: dict[str, Any] = {
         # Every feed is on one loopback host, so the per-host limit must be as high as the
         # overall one, or it alone would set the pace.
-        "fetch": {"concurrency": concurrency, "per_host": concurrency, "timeout": "30s"},
-        "feeds": [{"url": url} for url in urls],
-        "topics": [],
+        "concurrency": concurrency,
+        "per_host": concurrency,
+        "timeout": "30s",
     }
+    if workers is not None:
+        fetch["workers"] = workers
+    config: dict[str, Any] = {
+        "database": {"url": f"sqlite:///{work / 'newswatch.db'}"},
+        "fetch": fetch,
+        "feeds": [{"url": url} for url in urls],
+    }
+    # The briefing's topics (the repository's topics file): every pass tags what it stores.
+    if topics:
+        config["topics_file"] = str(ROOT / "config" / "topics.yaml")
+    else:
+        config["topics"] = []
     path = work / "newswatch.yaml"
     path.write_text(json.dumps(config, indent=1), encoding="utf-8")  # JSON is YAML
     return path
@@ -403,7 +416,9 @@ def run_newswatch(args: argparse.Namespace) -> Result:
     work.mkdir(parents=True, exist_ok=True)
     manifest = load_manifest(corpus)
     urls = [args.base_url + info["path"] for info in manifest["feed_list"]]
-    config = load_config(_write_config(work, urls, args.concurrency))
+    config = load_config(
+        _write_config(work, urls, args.concurrency, args.workers, not args.no_topics)
+    )
 
     result: Result = {"tool": "newswatch", "version": newswatch.__version__, "passes": {}}
     result["rss_before_mb"] = peak_rss_mb()
@@ -580,6 +595,7 @@ def spawn_worker(
     work: Path,
     concurrency: int,
     profile: bool = False,
+    options: Sequence[str] = (),
 ) -> Result:
     """Run one worker process and return the JSON it prints last."""
     command = [
@@ -600,6 +616,7 @@ def spawn_worker(
     ]
     if profile:
         command.append("--profile")
+    command.extend(options)
     env = {k: v for k, v in os.environ.items() if k not in NEWSWATCH_ENV}
     work.mkdir(parents=True, exist_ok=True)
     with (work / "stderr.log").open("w", encoding="utf-8") as stderr:
@@ -853,6 +870,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                         live=live,
                         work=scratch / f"{tool}-run{run + 1}",
                         concurrency=args.concurrency,
+                        options=newswatch_options(args) if tool == "newswatch" else (),
                     )
                     results[tool].append(result)
                     cold = result["passes"]["cold"]
@@ -874,6 +892,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                     work=scratch / "newswatch-profile",
                     concurrency=args.concurrency,
                     profile=True,
+                    options=newswatch_options(args),
                 )
         if len(states) > 1:
             print(f"warning: newswatch's source changed during the benchmark: {sorted(states)}")
@@ -896,6 +915,12 @@ def orchestrate(args: argparse.Namespace) -> None:
             print(f"\nfiles kept in {scratch}")
 
 
+def newswatch_options(args: argparse.Namespace) -> list[str]:
+    """The options a newswatch run passes on to its worker process."""
+    options = [] if args.workers is None else ["--workers", str(args.workers)]
+    return [*options, "--no-topics"] if args.no_topics else options
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Ingest benchmark: newswatch (and reader, when installed) on a local corpus."
@@ -914,6 +939,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-gzip", action="store_true", help="serve feeds uncompressed")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument(
+        "--workers", type=int, help="newswatch's fetch.workers (default: its own default)"
+    )
+    parser.add_argument(
+        "--no-topics", action="store_true", help="newswatch without topics: no tagging"
+    )
     # Internal: one measured run in a fresh process.
     parser.add_argument("--worker", choices=("newswatch", "reader"), help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)

@@ -128,7 +128,7 @@ class FetchConfig(_Section):
     # itself is on such an address, or this is true.
     allow_private_links: bool = False
     # Processes that parse, normalise and tag downloads when a pass has many feeds to read
-    # (``None``: one per CPU but one, at most 4; 0: everything in the pass's own process).
+    # (``None``: one per CPU, at most 4, none on one CPU; 0: none, all in the pass's process).
     workers: int | None = Field(None, ge=0, le=64)
 
 

@@ -35,7 +35,7 @@ Kind = Literal["fetched", "not_modified", "unchanged", "failed"]
 #: A pass with fewer feeds than this to fetch stays in one process: starting workers costs
 #: more than they would save.
 POOL_MIN_FEEDS = 24
-#: Workers when ``fetch.workers`` is not set: one per CPU but one, up to this many.
+#: Workers when ``fetch.workers`` is not set: one per CPU, up to this many.
 MAX_AUTO_WORKERS = 4
 
 
@@ -141,12 +141,13 @@ def _clean(value: str | None, limit: int) -> str | None:
 
 
 def pool_size(setting: int | None) -> int:
-    """Worker processes for ``fetch.workers``: that many, or by default one per CPU but one
-    (the main process stores, clusters and downloads: it is about as busy as a worker), at most
-    ``MAX_AUTO_WORKERS``; 0 on a single CPU."""
+    """Worker processes for ``fetch.workers``: that many, or by default one per CPU, at most
+    ``MAX_AUTO_WORKERS``, and none on a single CPU (a worker there only adds the cost of
+    sending the articles between processes)."""
     if setting is not None:
         return setting
-    return max(min((os.cpu_count() or 1) - 1, MAX_AUTO_WORKERS), 0)
+    cpus = os.cpu_count() or 1
+    return min(cpus, MAX_AUTO_WORKERS) if cpus > 1 else 0
 
 
 class PreparePool:

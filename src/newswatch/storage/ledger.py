@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -320,16 +320,20 @@ class DigestLedger:
         with self._transaction() as session:
             session.add(digest)
             session.flush()
-            session.add_all(
-                DigestItemRow(
-                    digest_id=digest.id,
-                    channel=channel,
-                    article_id=item.article_id,
-                    topic_slug=item.topic_slug,
-                    rank=item.rank,
+            if items:  # one multi-row INSERT, not an ORM object per item (a digest has ~1,700)
+                session.execute(
+                    insert(DigestItemRow),
+                    [
+                        {
+                            "digest_id": digest.id,
+                            "channel": channel,
+                            "article_id": item.article_id,
+                            "topic_slug": item.topic_slug,
+                            "rank": item.rank,
+                        }
+                        for item in items
+                    ],
                 )
-                for item in items
-            )
             session.add_all(
                 DeliveryRow(
                     digest_id=digest.id,

@@ -112,8 +112,8 @@ def article_of_columns(row: Row[*tuple[Any, ...]]) -> Article:
 def digest_of(session: Session, row: DigestRow, *, items: bool = True) -> Digest:
     """A digest row with its deliveries and (unless ``items`` is false) its items in rank order."""
     item_rows = (
-        session.scalars(
-            select(DigestItemRow)
+        session.execute(
+            select(DigestItemRow.article_id, DigestItemRow.topic_slug, DigestItemRow.rank)
             .where(DigestItemRow.digest_id == row.id)
             .order_by(DigestItemRow.rank)
         ).all()

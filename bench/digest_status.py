@@ -22,8 +22,9 @@ newswatch's own objects with the clock at ``NOW`` and the channel of the bundled
 - the digest: ``DigestRunner.preview`` (what ``newswatch digest preview`` and the daemon's
   scheduled build compose and render), ``DigestRunner.build`` (the same, recorded in the
   ledger; the digest is deleted again after each run, untimed), and each storage query the
-  composition makes (``last_digest``, ``digest_candidates``, ``story_members``, ``list_feeds``,
-  ``feed_activity``, ``topic_activity``) and the composing and rendering in Python;
+  composition makes (``last_digest``, ``digest_candidates``, ``story_members``,
+  ``feed_states``, ``feed_activity``, ``topic_trends``) and the composing and rendering in
+  Python; then the SHA-256 of the rendered bodies and of the ledger items, to compare trees;
 - the status: ``Monitor.status`` and its queries (``list_feeds``, ``topic_counts``,
   ``count_articles``, ``last_digest``, ``daemons``), and ``newswatch status`` itself in this
   process (config loading, opening and syncing the database, the report, the output; not the
@@ -35,6 +36,7 @@ With ``--postgres URL`` (a database newswatch may migrate) the same on PostgreSQ
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import statistics
@@ -60,7 +62,7 @@ from newswatch.cli import cli  # noqa: E402
 from newswatch.config import Config, load_config  # noqa: E402
 from newswatch.digest.compose import TREND_DAYS, compose  # noqa: E402
 from newswatch.digest.runner import LOOKBACK  # noqa: E402
-from newswatch.model import DaemonInfo  # noqa: E402
+from newswatch.model import DaemonInfo, DigestBody, DigestItem  # noqa: E402
 from newswatch.storage import Storage, open_storage  # noqa: E402
 
 FEEDS = 1_000
@@ -231,9 +233,9 @@ def measure(storage: Storage, config: Config, runs: int) -> None:
     )
     story_ids = [c.article.story_id for c in candidates if c.article.story_id is not None]
     members = storage.story_members(story_ids)
-    feeds = storage.list_feeds()
+    feeds = storage.feed_states()
     activity = storage.feed_activity(NOW - timedelta(days=30))
-    trend = storage.topic_activity(NOW - timedelta(days=TREND_DAYS + 1), NOW)
+    trends = storage.topic_trends(NOW, TREND_DAYS + 1)
 
     def composed() -> Any:
         return compose(
@@ -245,7 +247,7 @@ def measure(storage: Storage, config: Config, runs: int) -> None:
             members=members,
             feeds=feeds,
             activity=activity,
-            topic_activity=trend,
+            trends=trends,
             period_start=last.period_end,
             period_end=NOW,
             max_per_topic=None,
@@ -278,13 +280,9 @@ def measure(storage: Storage, config: Config, runs: int) -> None:
             None,
         ),
         ("  story_members", lambda: storage.story_members(story_ids), None),
-        ("  list_feeds", storage.list_feeds, None),
+        ("  feed_states", storage.feed_states, None),
         ("  feed_activity", lambda: storage.feed_activity(NOW - timedelta(days=30)), None),
-        (
-            "  topic_activity",
-            lambda: storage.topic_activity(NOW - timedelta(days=TREND_DAYS + 1), NOW),
-            None,
-        ),
+        ("  topic_trends", lambda: storage.topic_trends(NOW, TREND_DAYS + 1), None),
         ("  compose (Python)", lambda: composed().items, None),
         ("  render (Python)", lambda: renderer.body(view, "{digest} digest {date}"), None),
         ("Monitor.status", monitor.status, None),
@@ -306,6 +304,21 @@ def measure(storage: Storage, config: Config, runs: int) -> None:
             f"  {name:<26} {median * 1000:>7.1f}ms {low * 1000:>8.1f}-{high * 1000:>7.1f}ms "
             f"{cpu * 1000:>7.1f}ms {size_of(result):>9}"
         )
+    print_digest(runner.preview(CHANNEL).body, composed().items)
+
+
+def print_digest(body: DigestBody, items: Sequence[DigestItem]) -> None:
+    """What the digest holds, as hashes: two trees that build the same digest print the same."""
+
+    def digest(value: str) -> str:
+        return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+    ledger = "\n".join(f"{i.rank} {i.article_id} {i.topic_slug}" for i in items)
+    print(
+        f"  sha256: markdown {digest(body.markdown)}, text {digest(body.text)}, "
+        f"html {digest(body.html)}, subject {digest(body.subject)}, "
+        f"ledger items {digest(ledger)} ({len(items):,})"
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 
 #: How far back a new article looks for the story it belongs to.
 STORY_WINDOW = timedelta(days=3)
-#: Articles clustered per step of a pass (each step reads the window's signatures again).
-CLUSTER_BATCH = 10_000
+#: Articles clustered per step of a pass (each step reads the window's signatures again):
+#: a first pass over a thousand feeds is one step.
+CLUSTER_BATCH = 50_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -412,12 +412,12 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 )
             targets.extend((g.story_id, g.article_ids) for g in joined if g.story_id is not None)
             placed = [
-                {"id": article_id, "story_id": story_id}
+                {"article": article_id, "story": story_id}
                 for story_id, article_ids in targets
                 for article_id in article_ids
             ]
-            if placed:  # a bulk update by primary key: one statement, many parameter sets
-                session.execute(update(ArticleRow), placed)
+            if placed:  # one statement, many parameter sets (no ORM bookkeeping per row)
+                session.execute(_PLACE_IN_STORY, placed)
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -763,6 +763,8 @@ def _same_entry_new_guid(
             return row
     return None
 
+
+_PLACE_IN_STORY = text("UPDATE articles SET story_id = :story WHERE id = :article")
 
 #: What clustering reads of an article (not its text).
 _SIGNATURE_COLUMNS = (

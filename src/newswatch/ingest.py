@@ -1,12 +1,12 @@
 """One refresh pass: fetch due feeds, parse, normalise, store, cluster into stories.
 
 Fetches run concurrently on an asyncio loop (``fetch.concurrency``, ``fetch.per_host``). Each
-finished download is prepared (``prepare``: parsed, normalised and, in worker processes, tagged)
-and then stored in one transaction per feed on a single storage thread, so the database sees one
-writer and the loop keeps reading other responses meanwhile. A pass with many feeds prepares them
-in worker processes (``fetch.workers``), one per core; a small one on the storage thread. One bad
-feed never stops the others: everything that goes wrong with a feed ends as that feed's recorded
-error.
+finished download is prepared (``prepare``: parsed, normalised, tagged) and stored in one
+transaction per feed. A pass with many feeds does both in worker processes (``fetch.workers``),
+one per core, each with its own database connection, while the loop keeps downloading; a small
+one does them on a single storage thread. Stories are clustered once the feeds are stored. One
+bad feed never stops the others: everything that goes wrong with a feed ends as that feed's
+recorded error.
 """
 
 from __future__ import annotations
@@ -25,8 +25,16 @@ from newswatch.config import FetchConfig
 from newswatch.fetching.fulltext import extract_main_text, is_private_host
 from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
 from newswatch.fetching.policy import Failure, decide
-from newswatch.model import Feed, FeedStatus, IngestResult, TopicDefinition
-from newswatch.prepare import POOL_MIN_FEEDS, Prepared, PreparePool, pool_size, prepare
+from newswatch.model import Feed, FeedStatus, TopicDefinition
+from newswatch.prepare import (
+    POOL_MIN_FEEDS,
+    Prepared,
+    PreparePool,
+    Stored,
+    pool_size,
+    prepare,
+    store_prepared,
+)
 from newswatch.storage import Storage
 from newswatch.stories import cluster
 
@@ -115,7 +123,7 @@ def refresh(
     fetcher = fetcher or make_fetcher(settings)
     workers = pool_size(settings.workers) if len(feeds) >= POOL_MIN_FEEDS else 0
     processor = _Processor(storage, settings, clock, workers)
-    pool = _start_pool(workers, topics) if workers else None
+    pool = _start_pool(workers, topics, storage, settings) if workers else None
     try:
         results = (
             asyncio.run(
@@ -160,9 +168,14 @@ class Lease:
     duration: timedelta
 
 
-def _start_pool(workers: int, topics: Sequence[TopicDefinition] | None) -> PreparePool | None:
+def _start_pool(
+    workers: int,
+    topics: Sequence[TopicDefinition] | None,
+    storage: Storage,
+    settings: FetchConfig,
+) -> PreparePool | None:
     try:
-        return PreparePool(workers, topics)
+        return PreparePool(workers, topics, storage.address, settings.default_interval)
     except Exception as exc:  # no process support here: the pass runs in one process
         log.error("worker processes unavailable, the pass runs in one process: %s", exc)
         return None
@@ -236,12 +249,15 @@ class _Pass:
         async with slots:
             got = await self._download(feed)
             now = self._processor.now()
-            prepared = await self._prepare(feed, got, now)
-            if prepared is None:  # no worker processes: prepared and stored on one thread
+            stored = await self._in_worker(feed, got, now)
+            if isinstance(stored, Stored):
+                result, wanted = self._processor.report(feed, stored)
+            elif stored is None:  # no worker processes: prepared and stored on one thread
                 job = loop.run_in_executor(storage, self._processor.process, feed, got, now)
-            else:
-                job = loop.run_in_executor(storage, self._processor.store, feed, prepared, now)
-            result, wanted = await job
+                result, wanted = await job
+            else:  # the feed's crash, recorded as its error
+                job = loop.run_in_executor(storage, self._processor.store, feed, stored, now)
+                result, wanted = await job
         self._pages.update(
             asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
         )
@@ -260,10 +276,11 @@ class _Pass:
             log.exception("feed download crashed: url=%s", feed.url)
             return FetchError(f"internal error: {type(exc).__name__}: {exc}", kind="bug")
 
-    async def _prepare(
+    async def _in_worker(
         self, feed: Feed, got: FetchResponse | FetchError, now: datetime
-    ) -> Prepared | BaseException | None:
-        """The download prepared in a worker process; ``None`` when there is no pool."""
+    ) -> Stored | BaseException | None:
+        """The download prepared and stored by a worker process; ``None`` when there is no
+        pool (any more)."""
         if self._pool is None:
             return None
         try:
@@ -354,19 +371,31 @@ class _Processor:
         try:
             if isinstance(prepared, BaseException):
                 raise prepared
-            result, stored = self._store(feed, prepared, now)
+            default_interval = self._settings.default_interval
+            stored = store_prepared(self._storage, feed, prepared, now, default_interval)
         except Exception as exc:  # the per-feed boundary: record, log, go on
             log.error("feed crashed: url=%s", feed.url, exc_info=exc)
             return self._record_crash(feed, exc), []
-        wanted: list[tuple[int, str]] = []
-        if feed.full_text and stored.new_ids:
-            urls = {a.entry_key: a.url for a in prepared.articles}
-            for article_id in stored.new_ids:
-                article = self._storage.get_article(article_id)
-                url = urls.get(article.entry_key) if article else None
-                if url:
-                    wanted.append((article_id, url))
-        return result, wanted
+        return self.report(feed, stored)
+
+    def report(self, feed: Feed, stored: Stored) -> tuple[FeedResult, list[tuple[int, str]]]:
+        """Log what became of a stored download; its result, and the pages to fetch."""
+        outcome = stored.outcome
+        if isinstance(outcome, Failure):
+            log.warning("feed failed: url=%s error=%s", feed.url, outcome.message)
+        for problem in stored.problems:
+            log.info("feed problem: url=%s problem=%s", feed.url, problem)
+        result = FeedResult(
+            url=feed.url,
+            name=feed.display_name,
+            outcome=stored.kind,
+            status=stored.status,
+            new_articles=len(stored.result.new_ids),
+            updated_articles=len(stored.result.updated_ids),
+            error=outcome.message if isinstance(outcome, Failure) else None,
+            problems=stored.problems,
+        )
+        return result, stored.pages
 
     def _record_crash(self, feed: Feed, exc: Exception) -> FeedResult:
         message = f"internal error while processing the feed: {type(exc).__name__}: {exc}"[:500]
@@ -386,30 +415,6 @@ class _Processor:
         if extracted is None:
             return
         self._storage.replace_article_text(article_id, extracted.text, extracted.html)
-
-    def _store(
-        self, feed: Feed, prepared: Prepared, now: datetime
-    ) -> tuple[FeedResult, IngestResult]:
-        outcome = prepared.outcome
-        update = decide(feed, outcome, now=now, default_interval=self._settings.default_interval)
-        stored = self._storage.record_fetch(
-            feed.id, update, prepared.articles, now, matches=prepared.matches
-        )
-        if isinstance(outcome, Failure):
-            log.warning("feed failed: url=%s error=%s", feed.url, outcome.message)
-        for problem in prepared.problems:
-            log.info("feed problem: url=%s problem=%s", feed.url, problem)
-        result = FeedResult(
-            url=feed.url,
-            name=feed.display_name,
-            outcome=prepared.kind,
-            status=update.status,
-            new_articles=len(stored.new_ids),
-            updated_articles=len(stored.updated_ids),
-            error=outcome.message if isinstance(outcome, Failure) else None,
-            problems=prepared.problems,
-        )
-        return result, stored
 
     def cluster_new_articles(self) -> None:
         """Put every article not yet in a story into one (idempotent; redone after a crash)."""

@@ -1,10 +1,10 @@
-"""Turning one feed download into what storage needs: an outcome and clean (tagged) articles.
+"""Turning one feed download into stored state: an outcome and clean, tagged articles.
 
 ``prepare`` is a pure function of the download, the feed's stored state and the time: it checks
-the status and the body hash, parses, normalises and, given a tagger, tags. A pass over many
-feeds runs it in worker processes (``PreparePool``), one per core, while the storage thread
-stores what comes back and the event loop keeps downloading; a small pass runs it in its own
-thread. Either way the result is the same.
+the status and the body hash, parses, normalises and, given topics, tags. ``store_prepared``
+writes the result in one transaction. A pass over many feeds runs both in worker processes
+(``PreparePool``), one per core, while the main process keeps downloading; a small pass runs
+them on its storage thread. Either way the stored result is the same.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Literal
 
 from newswatch.fetching.errors import FeedParseError
 from newswatch.fetching.http import FetchError, FetchResponse
 from newswatch.fetching.parse import parse_document
-from newswatch.fetching.policy import Failure, Outcome, Success
-from newswatch.model import Article, Feed, TopicDefinition, TopicMatch
+from newswatch.fetching.policy import Failure, Outcome, Success, decide
+from newswatch.model import Article, Feed, FeedStatus, IngestResult, TopicDefinition, TopicMatch
 from newswatch.normalize import normalize_entries
+from newswatch.storage import Storage, StorageAddress
 from newswatch.tagging.apply import make_tagger, topic_matches
 from newswatch.tagging.matcher import Tagger
 from newswatch.text import absolute_url
@@ -125,6 +127,36 @@ def prepare(
     return Prepared(success, "fetched", articles, parsed.problems, matches)
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A download prepared and stored (by a worker process): what the pass reports of it."""
+
+    kind: Kind
+    outcome: Outcome
+    status: FeedStatus
+    problems: tuple[str, ...]
+    result: IngestResult
+    #: The new articles of a full-text feed, with the link of the page to fetch for each.
+    pages: list[tuple[int, str]]
+
+
+def store_prepared(
+    storage: Storage, feed: Feed, prepared: Prepared, now: datetime, default_interval: timedelta
+) -> Stored:
+    """Store a prepared download: the feed's new state and its articles, in one transaction."""
+    update = decide(feed, prepared.outcome, now=now, default_interval=default_interval)
+    result = storage.record_fetch(feed.id, update, prepared.articles, now, matches=prepared.matches)
+    pages: list[tuple[int, str]] = []
+    if feed.full_text and result.new_ids:
+        urls = {a.entry_key: a.url for a in prepared.articles}
+        for article_id in result.new_ids:
+            article = storage.get_article(article_id)
+            url = urls.get(article.entry_key) if article else None
+            if url:
+                pages.append((article_id, url))
+    return Stored(prepared.kind, prepared.outcome, update.status, prepared.problems, result, pages)
+
+
 def http_error(response: FetchResponse) -> str:
     """``HTTP 503 Service Unavailable``: a failed status, as feed errors show it."""
     try:
@@ -151,31 +183,44 @@ def pool_size(setting: int | None) -> int:
 
 
 class PreparePool:
-    """Worker processes running ``prepare``, each with the topics compiled once.
+    """Worker processes that prepare downloads and store them, each with its own database
+    connection and the topics compiled once.
 
-    Workers come from a fork server (started once per process, clean of the daemon's threads
-    and open connections), so starting a pool is cheap after the first time.
+    Storing in the workers keeps the main process free for downloading: with a database
+    that indexes every article for search, storing costs as much as parsing. Writes still go
+    one at a time (SQLite's lock, PostgreSQL's row locks); the work around them runs on every
+    core. Workers come from a fork server (started once per process, clean of the daemon's
+    threads and open connections), so starting a pool is cheap after the first time.
     """
 
-    def __init__(self, workers: int, topics: Sequence[TopicDefinition] | None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        topics: Sequence[TopicDefinition] | None,
+        database: StorageAddress,
+        default_interval: timedelta,
+    ) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
+        definitions = None if topics is None else tuple(topics)
+        # Workers take turns to write, through this lock: one waiting for SQLite's own lock
+        # would sleep in steps of up to 100 ms, one waiting here wakes when it is free.
+        writing = context.Lock()
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(None if topics is None else tuple(topics),),
+            initargs=(definitions, database, default_interval, writing),
         )
 
-    def submit(
-        self, feed: Feed, got: FetchResponse | FetchError, now: datetime
-    ) -> Future[Prepared]:
-        """Prepare one download in a worker (raises ``BrokenProcessPool`` if one died)."""
+    def submit(self, feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Future[Stored]:
+        """Prepare and store one download in a worker (raises ``BrokenProcessPool`` if one
+        died; any other exception is the feed's, its transaction rolled back)."""
         return self._executor.submit(_prepare_in_worker, feed, got, now)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the workers; work not started is dropped, and without ``wait`` the work under
-        way too (the workers are terminated)."""
+        way too (the workers are terminated; a transaction cut short is rolled back)."""
         if not wait:
             # The executor has no public way to stop a busy worker before Python 3.14.
             processes = dict(getattr(self._executor, "_processes", None) or {})
@@ -184,14 +229,29 @@ class PreparePool:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-#: In a worker process: the compiled topics, under "topics" (absent: no tagging there).
-_worker: dict[str, Topics] = {}
+class _Worker:
+    """What a worker process keeps between downloads (set once, by ``_start_worker``)."""
+
+    topics: Topics | None = None
+    storage: Storage | None = None
+    default_interval = timedelta(minutes=30)
+    writing: AbstractContextManager[object] = nullcontext()
 
 
-def _start_worker(definitions: tuple[TopicDefinition, ...] | None) -> None:
-    if definitions is not None:
-        _worker["topics"] = Topics.compile(definitions)
+def _start_worker(
+    definitions: tuple[TopicDefinition, ...] | None,
+    database: StorageAddress,
+    default_interval: timedelta,
+    writing: AbstractContextManager[object],
+) -> None:
+    _Worker.topics = None if definitions is None else Topics.compile(definitions)
+    _Worker.storage = database.open()
+    _Worker.default_interval = default_interval
+    _Worker.writing = writing
 
 
-def _prepare_in_worker(feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Prepared:
-    return prepare(feed, got, now, _worker.get("topics"))
+def _prepare_in_worker(feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Stored:
+    assert _Worker.storage is not None, "worker not started"
+    prepared = prepare(feed, got, now, _Worker.topics)
+    with _Worker.writing:
+        return store_prepared(_Worker.storage, feed, prepared, now, _Worker.default_interval)

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple, TypeVar
 
@@ -66,13 +66,32 @@ class FeedSyncResult:
     reactivated: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class StorageAddress:
+    """Where a ``Storage`` lives, to open it again in another process (the URL may hold a
+    password: it is left out of the repr)."""
+
+    url: str = field(repr=False)
+    busy_timeout: float = 15.0
+
+    def open(self) -> Storage:
+        """Connect (the schema is taken as up to date: the first process migrated it)."""
+        return Storage.open(self.url, migrate=False, busy_timeout=self.busy_timeout)
+
+
 class Storage(DigestLedger, DaemonSupport, ArticleSearch):
     """newswatch's database: feeds and their state, articles, topics, matches, digests."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, busy_timeout: float = 15.0) -> None:
         self._engine = engine
         self._url = url
+        self._busy_timeout = busy_timeout
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def address(self) -> StorageAddress:
+        """How another process opens this database."""
+        return StorageAddress(self._url, self._busy_timeout)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, busy_timeout: float = 15.0) -> Storage:
@@ -83,7 +102,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             SchemaError: the database was written by a newer newswatch.
         """
         engine = make_engine(url, busy_timeout=busy_timeout)
-        storage = cls(engine, url)
+        storage = cls(engine, url, busy_timeout)
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

@@ -18,8 +18,11 @@ from newswatch.dedup import NEAR_DUPLICATE_BITS
 from newswatch.model import StoryGroup, StorySignature
 
 _MASK64 = (1 << 64) - 1
-#: Per band, how many of the most recent articles a new one is compared with.
-MAX_BAND_SCAN = 32
+#: How many of a band bucket's most recent articles a new one is compared with: a bound for
+#: hostile input (thousands of near-identical signatures fill the buckets of one another's
+#: bands). Random signatures share a 13-bit band with one article in 8,192, so it binds only
+#: in a window of a quarter of a million articles.
+MAX_BUCKET_SCAN = 32
 
 
 # A node of the clustering graph: ("story", id) for a known story, ("new", i) for the i-th new
@@ -28,17 +31,26 @@ _Node = tuple[str, int]
 
 
 class _Index:
-    """Articles seen so far, by canonical URL and by signature band."""
+    """Articles seen so far, by canonical URL and by signature band.
+
+    The 64 bits are cut into ``ceil((threshold + 1) / 2)`` bands. Two signatures at most
+    ``threshold`` bits apart differ in at most one bit in some band (were every band two bits
+    or more apart, they would differ in more than ``threshold`` bits), so a new signature is
+    compared with the articles whose band equals its own, or its own with one bit flipped. With
+    the default threshold, 5 bands of 12-13 bits: 70 bucket lookups, and buckets that hold one
+    article in 8,192 of a random window.
+    """
 
     def __init__(self, threshold: int) -> None:
         self.threshold = threshold
-        bands = threshold + 1
+        bands = max((threshold + 2) // 2, 1)
         width, extra = divmod(64, bands)
-        self._bands: list[tuple[int, int]] = []  # (shift, mask)
+        self._bands: list[tuple[int, int, tuple[int, ...]]] = []  # (shift, mask, probes)
         shift = 0
         for index in range(bands):
             size = width + (1 if index < extra else 0)
-            self._bands.append((shift, (1 << size) - 1))
+            probes = (0, *(1 << bit for bit in range(size)))
+            self._bands.append((shift, (1 << size) - 1, probes))
             shift += size
         self._by_url: defaultdict[str, set[_Node]] = defaultdict(set)
         self._by_band: list[defaultdict[int, list[tuple[int, _Node]]]] = [
@@ -50,31 +62,26 @@ class _Index:
             self._by_url[signature.canonical_url].add(node)
         if signature.simhash is not None:
             value = signature.simhash & _MASK64
-            for table, key in zip(self._by_band, self._keys(value), strict=True):
-                table[key].append((value, node))
+            for table, (shift, mask, _) in zip(self._by_band, self._bands, strict=True):
+                table[(value >> shift) & mask].append((value, node))
 
     def matches(self, signature: StorySignature) -> set[_Node]:
         found = set(self._by_url.get(signature.canonical_url or "", ()))
         if signature.simhash is not None:
             value = signature.simhash & _MASK64
             threshold = self.threshold
-            for table, key in zip(self._by_band, self._keys(value), strict=True):
-                band = table.get(key)
-                if band:
-                    # Only the latest entries of a band: copies of a story arrive close
-                    # together, and a band shared by chance with thousands of articles must not
-                    # make the work quadratic (a 100,000-entry feed). The distance is
-                    # ``dedup.hamming`` of the unsigned values, written out: this is the
-                    # innermost loop of clustering.
-                    found.update(
-                        node
-                        for other, node in band[-MAX_BAND_SCAN:]
-                        if (value ^ other).bit_count() <= threshold
-                    )
+            for table, (shift, mask, probes) in zip(self._by_band, self._bands, strict=True):
+                key = (value >> shift) & mask
+                buckets = filter(None, map(table.get, [key ^ probe for probe in probes]))
+                # ``dedup.hamming`` of the unsigned values, written out: this is the innermost
+                # loop of clustering.
+                found.update(
+                    node
+                    for bucket in buckets
+                    for other, node in bucket[-MAX_BUCKET_SCAN:]
+                    if (value ^ other).bit_count() <= threshold
+                )
         return found
-
-    def _keys(self, value: int) -> list[int]:
-        return [(value >> shift) & mask for shift, mask in self._bands]
 
 
 class _Components:

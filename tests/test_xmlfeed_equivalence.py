@@ -19,12 +19,13 @@ import feedparser
 import pytest
 
 from builders import rss_document
-from conftest import SHARED
 from newswatch.fetching import parse, xmlfeed
 
 TESTS = Path(__file__).parent
 BENCH = TESTS.parent / "bench"
-SHARED_FEEDS = SHARED / "data" / "feeds"
+# ../shared beside the repository (as conftest.SHARED; importing conftest by name would find
+# tests/properties/conftest.py when the whole suite runs).
+SHARED_FEEDS = TESTS.parent.parent / "shared" / "data" / "feeds"
 URL = "https://feeds.example/feed"
 
 

@@ -6,12 +6,15 @@ feedparser itself uses, and replays feedparser's handlers for the elements ordin
 made of, on plain dictionaries: it returns the same result ``feedparser.parse`` would return
 for the keys ``parse._parse_xml`` reads, several times faster.
 
-Exactness comes from copying rather than re-deriving: the character-set handling, the DOCTYPE
-check and the date parser are feedparser's own functions; the element handlers below are
-feedparser 6.0's (``feedparser/mixin.py`` and ``namespaces/``), with their quirks: the first
-title of an entry wins, an Atom ``<content>`` leaves a frame on the element stack, ``xml:base``
-leaks out of an element whose parent has none, and so on. Whenever a document holds something
-these handlers do not cover, ``parse_feed`` returns ``None`` and the caller runs feedparser:
+Exactness comes from following feedparser rather than re-deriving the formats: the
+character-set handling, the DOCTYPE check and the date parser are feedparser's own functions,
+called; the element handlers below are written here, for plain dictionaries, to behave step
+for step as feedparser 6.0's do (``feedparser/mixin.py`` and ``namespaces/``, BSD-licensed:
+their behaviour is the specification), quirks included: the first title of an entry wins, an
+Atom ``<content>`` leaves a frame on the element stack, ``xml:base`` leaks out of an element
+whose parent has none, and so on. A feedparser upgrade must pass the equivalence tests
+again. Whenever a document holds something these handlers do not cover, ``parse_feed``
+returns ``None`` and the caller runs feedparser:
 
 - anything but a well-formed XML document in a charset feedparser settles without complaint
   (feedparser then recovers what it can with its loose parser and reports the problem);

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from builders import BRIEFING_NEWS, Clock, rss_document
-from feedserver import FeedServer
+from feedserver import FeedServer, Route
 from newswatch.app import Monitor, make_monitor
 from newswatch.config import load_config
 from newswatch.prepare import POOL_MIN_FEEDS
@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _serve_corpus(server: FeedServer, shared_feeds: Path) -> list[str]:
+    """The real feeds (unchanged when fetched again) and six outlets, whose second document
+    corrects one story, adds one, and has a new channel title."""
     urls = [
         server.serve_file(f"/real/{path.name}", path)
         for path in sorted(shared_feeds.iterdir())
@@ -35,8 +37,13 @@ def _serve_corpus(server: FeedServer, shared_feeds: Path) -> list[str]:
             (f"o{outlet}-{key}", title, f"https://outlet{outlet}.example/{key}", text)
             for key, (title, text) in stories[outlet:] + stories[:outlet]
         ]
-        body = rss_document(items, title=f"Outlet {outlet}")
-        urls.append(server.route(f"/outlet{outlet}.xml", body=body))
+        first = rss_document(items[1:], title=f"Outlet {outlet}")
+        guid, title, link, text = items[3]
+        corrected = [*items[:3], (guid, title, link, f"Correction: {text}"), *items[4:]]
+        second = rss_document(corrected, title=f"Outlet {outlet} (updated)")
+        urls.append(
+            server.route(f"/outlet{outlet}.xml", responses=[Route(body=first), Route(body=second)])
+        )
     return urls
 
 
@@ -77,10 +84,10 @@ def test_worker_processes_store_what_one_process_stores(
     write_config: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    urls = _serve_corpus(feed_server, shared_feeds)
-    assert len(urls) >= POOL_MIN_FEEDS  # or the pool would not be used at all
     snapshots = []
     for workers in (0, 2):
+        urls = _serve_corpus(feed_server, shared_feeds)  # afresh: the first document again
+        assert len(urls) >= POOL_MIN_FEEDS  # or the pool would not be used at all
         path = write_config(
             {
                 "database": {"url": f"sqlite:///{tmp_path}/workers-{workers}.db"},
@@ -93,10 +100,19 @@ def test_worker_processes_store_what_one_process_stores(
         monitor = make_monitor(load_config(path, environ={}), clock=Clock())
         try:
             summary = monitor.fetch(everything=True)
-            snapshots.append((summary, _snapshot(monitor)))
+            first = _snapshot(monitor)
+            again = monitor.fetch(everything=True)
+            snapshots.append((summary, first, again, _snapshot(monitor)))
         finally:
             monitor.close()
-    (alone, in_thread), (pooled, in_workers) = snapshots
+    (alone, in_thread, alone_again, in_thread_again) = snapshots[0]
+    (pooled, in_workers, pooled_again, in_workers_again) = snapshots[1]
+    # The second pass: the real feeds answer 304, each outlet has one story corrected and
+    # one new; the other entries are known by their source hash and not made again.
+    assert (alone_again.new_articles, alone_again.updated_articles) == (6, 6)
+    assert (pooled_again.new_articles, pooled_again.updated_articles) == (6, 6)
+    assert in_workers_again == in_thread_again
+    assert in_thread_again != in_thread
     assert pooled.new_articles == alone.new_articles > 200
     assert pooled.failed == alone.failed
     assert in_workers["feeds"] == in_thread["feeds"]

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from newswatch.config import FetchConfig
@@ -348,7 +349,8 @@ class _Processor:
     ) -> tuple[FeedResult, list[tuple[int, str]]]:
         """Prepare a download here, then store it (a small pass, or no worker processes)."""
         try:
-            prepared: Prepared | BaseException = prepare(feed, got, now)
+            known = partial(self._storage.known_sources, feed.id)
+            prepared: Prepared | BaseException = prepare(feed, got, now, known=known)
         except Exception as exc:  # the per-feed boundary, stored as the feed's error below
             prepared = exc
         return self._persist(feed, prepared, now)

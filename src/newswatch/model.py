@@ -111,6 +111,9 @@ class Article:
     date_estimated: bool = False  # the feed gave no usable date; fetch time stands in
     fingerprint: str | None = None  # hash of the normalised title and text
     simhash: int | None = None  # near-duplicate signature for story clustering
+    #: Hash of the feed entry the article was made from (``normalize.source_hash``): an entry
+    #: seen again with the same hash is the same article, and is not normalised again.
+    source_hash: str | None = None
     backlog: bool = False  # present at the feed's first fetch: stored, kept out of digests
     ingested_at: datetime | None = None
     story_id: int | None = None

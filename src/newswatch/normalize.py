@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Final
 
 from newswatch.dedup import story_signature
 from newswatch.fetching.parsed import ParsedEntry
@@ -38,6 +39,28 @@ MAX_URL_CHARS = 2_000
 FUTURE_TOLERANCE = timedelta(days=1)
 #: A date before this is not believed either (epoch zeros, parse accidents).
 EARLIEST_DATE = datetime.fromisoformat("1995-01-01T00:00:00+00:00")
+#: Raise this when a change makes normalisation turn some entry into a different article: the
+#: source hashes stored before then stop matching, and the entries are normalised again (and
+#: their articles updated where the title or text came out differently).
+NORMALIZATION_VERSION: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A document's entries sorted out against what is stored of its feed."""
+
+    #: The entries not stored as they are now, normalised (new ones and changed ones).
+    articles: list[Article]
+    #: Entry keys of the entries stored before exactly as they are now (not normalised).
+    unchanged: frozenset[str]
+
+
+def source_hash(entry: ParsedEntry, feed_url: str) -> str:
+    """A hash of all that normalisation reads of an entry: the entry's fields and the address
+    of its document (the base of its links). Equal hashes make equal articles."""
+    digest = hashlib.blake2b(f"newswatch {NORMALIZATION_VERSION}".encode(), digest_size=16)
+    digest.update(repr((feed_url, entry)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def normalize_entries(
@@ -62,8 +85,45 @@ def normalize_entries(
     Returns:
         The articles, in document order, without duplicates.
     """
+    return normalize_document(
+        entries,
+        feed_id=feed_id,
+        feed_url=feed_url,
+        feed_language=feed_language,
+        fetched_at=fetched_at,
+        backlog=backlog,
+    ).articles
+
+
+def normalize_document(
+    entries: Iterable[ParsedEntry],
+    *,
+    feed_id: int,
+    feed_url: str,
+    feed_language: str | None,
+    fetched_at: datetime,
+    backlog: bool = False,
+    known: Mapping[str, str] | None = None,
+) -> Normalized:
+    """``normalize_entries``, leaving out the entries stored before exactly as they are now.
+
+    Args:
+        known: entry keys of the feed's stored articles by their ``source_hash``. An entry
+            whose hash is there would come out as that stored article again; it is not
+            normalised, and its key is listed in ``unchanged`` instead. A key seen twice in
+            the document still keeps its first entry.
+        The others: as ``normalize_entries``.
+    """
+    known = known or {}
     articles: dict[str, Article] = {}
+    unchanged: set[str] = set()
     for entry in entries:
+        digest = source_hash(entry, feed_url)
+        key = known.get(digest)
+        if key is not None:
+            if key not in articles:
+                unchanged.add(key)
+            continue
         article = normalize_entry(
             entry,
             feed_id=feed_id,
@@ -71,9 +131,11 @@ def normalize_entries(
             feed_language=feed_language,
             fetched_at=fetched_at,
             backlog=backlog,
+            source=digest,
         )
-        articles.setdefault(article.entry_key, article)
-    return list(articles.values())
+        if article.entry_key not in unchanged:
+            articles.setdefault(article.entry_key, article)
+    return Normalized(list(articles.values()), frozenset(unchanged))
 
 
 def normalize_entry(
@@ -84,8 +146,12 @@ def normalize_entry(
     feed_language: str | None,
     fetched_at: datetime,
     backlog: bool = False,
+    source: str | None = None,
 ) -> Article:
-    """Normalise one entry; see ``normalize_entries``."""
+    """Normalise one entry; see ``normalize_entries`` (``source``: the entry's
+    ``source_hash``, when it is known already)."""
+    if source is None:
+        source = source_hash(entry, feed_url)
     entry = _without_nul(entry)
     base = entry.base_url or feed_url
     link = absolute_url(entry.link, base) or absolute_url(entry.link, feed_url)
@@ -142,6 +208,7 @@ def normalize_entry(
         fingerprint=content_fingerprint(title, content_text),
         # A text with no words has no signature (0 would make all such articles one story).
         simhash=story_signature(title, content_text),
+        source_hash=source,
         backlog=backlog,
         ingested_at=fetched_at,
     )

@@ -12,20 +12,21 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from http import HTTPStatus
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from newswatch.fetching.errors import FeedParseError
 from newswatch.fetching.http import FetchError, FetchResponse
 from newswatch.fetching.parse import parse_document
 from newswatch.fetching.policy import Failure, Outcome, Success, decide
 from newswatch.model import Article, Feed, FeedStatus, IngestResult, TopicDefinition, TopicMatch
-from newswatch.normalize import normalize_entries
+from newswatch.normalize import normalize_document, source_hash
 from newswatch.storage import Storage, StorageAddress
 from newswatch.tagging.apply import make_tagger, topic_matches
 from newswatch.tagging.matcher import Tagger
@@ -51,6 +52,13 @@ class Prepared:
     problems: tuple[str, ...] = ()
     #: The articles' topic matches by entry key, when they were tagged here.
     matches: dict[str, list[TopicMatch]] | None = None
+    #: Entry keys of the document's entries stored before exactly as they are now: neither
+    #: normalised nor tagged again.
+    unchanged_keys: frozenset[str] = frozenset()
+
+
+#: Entry keys of a feed's stored articles by source hash, for some hashes (``known_sources``).
+KnownSources: TypeAlias = Callable[[list[str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +76,11 @@ class Topics:
 
 
 def prepare(
-    feed: Feed, got: FetchResponse | FetchError, now: datetime, topics: Topics | None = None
+    feed: Feed,
+    got: FetchResponse | FetchError,
+    now: datetime,
+    topics: Topics | None = None,
+    known: KnownSources | None = None,
 ) -> Prepared:
     """Decide what a download means for the feed and turn its entries into articles.
 
@@ -78,6 +90,8 @@ def prepare(
         now: the fetch time.
         topics: tag the articles with these topics too (new and changed articles are then
             stored tagged).
+        known: looks up which entries are stored exactly as they are now (by source hash);
+            those are left out. Without it, every entry is normalised.
     """
     if isinstance(got, FetchError):
         return Prepared(Failure(str(got)), "failed")
@@ -100,7 +114,10 @@ def prepare(
         parsed = parse_document(got.body, url=got.final_url, headers=got.headers)
     except FeedParseError as exc:
         return Prepared(Failure(str(exc), got.status, got.headers), "failed")
-    articles = normalize_entries(
+    stored: Mapping[str, str] = {}
+    if known is not None and parsed.entries:
+        stored = known([source_hash(entry, got.final_url) for entry in parsed.entries])
+    normalized = normalize_document(
         parsed.entries,
         feed_id=feed.id,
         feed_url=got.final_url,
@@ -108,7 +125,9 @@ def prepare(
         fetched_at=now,
         # The entries a feed holds when first seen are history, not news.
         backlog=feed.last_success_at is None and not feed.backfill,
+        known=stored,
     )
+    articles = normalized.articles
     success = Success(
         got.headers,
         body_hash,
@@ -124,7 +143,7 @@ def prepare(
         matches = {
             a.entry_key: topic_matches(topics.tagger, a, 0, topics.versions) for a in articles
         }
-    return Prepared(success, "fetched", articles, parsed.problems, matches)
+    return Prepared(success, "fetched", articles, parsed.problems, matches, normalized.unchanged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +164,14 @@ def store_prepared(
 ) -> Stored:
     """Store a prepared download: the feed's new state and its articles, in one transaction."""
     update = decide(feed, prepared.outcome, now=now, default_interval=default_interval)
-    result = storage.record_fetch(feed.id, update, prepared.articles, now, matches=prepared.matches)
+    result = storage.record_fetch(
+        feed.id,
+        update,
+        prepared.articles,
+        now,
+        matches=prepared.matches,
+        unchanged_keys=prepared.unchanged_keys,
+    )
     pages: list[tuple[int, str]] = []
     if feed.full_text and result.new_ids:
         urls = {a.entry_key: a.url for a in prepared.articles}
@@ -252,6 +278,7 @@ def _start_worker(
 
 def _prepare_in_worker(feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Stored:
     assert _Worker.storage is not None, "worker not started"
-    prepared = prepare(feed, got, now, _Worker.topics)
+    storage = _Worker.storage
+    prepared = prepare(feed, got, now, _Worker.topics, partial(storage.known_sources, feed.id))
     with _Worker.writing:
-        return store_prepared(_Worker.storage, feed, prepared, now, _Worker.default_interval)
+        return store_prepared(storage, feed, prepared, now, _Worker.default_interval)

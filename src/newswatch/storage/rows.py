@@ -37,6 +37,7 @@ CONTENT_FIELDS = (
     "date_estimated",
     "fingerprint",
     "simhash",
+    "source_hash",
 )
 
 

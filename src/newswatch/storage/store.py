@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -284,6 +284,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         now: datetime,
         *,
         matches: Mapping[str, Sequence[TopicMatch]] | None = None,
+        unchanged_keys: Collection[str] = (),
     ) -> IngestResult:
         """Store one fetch of a feed: its new state and its articles, in one transaction.
 
@@ -297,6 +298,9 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         Args:
             matches: the articles' topic matches by entry key (``article_id`` unused), when
                 they were tagged before storage: new and changed articles are stored tagged.
+            unchanged_keys: entries of the document left out of ``articles`` because they are
+                stored exactly as they are (``known_sources``): counted as unchanged, and
+                still in the document for the new-GUID check.
 
         Returns:
             The ids of the new and updated articles.
@@ -304,15 +308,16 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         with self._transaction() as session:
             _apply_feed_update(session, feed_id, update, now)
             if not articles:
-                return IngestResult()
+                return IngestResult(unchanged=len(unchanged_keys))
             by_key, by_url, by_print = _existing_articles(session, feed_id, articles)
-            keys = {a.entry_key for a in articles}
+            keys = {a.entry_key for a in articles} | set(unchanged_keys)
             # New rows go in as one multi-row INSERT; a repeat in the same batch replaces the
             # pending values when its content differs, as an update of a stored row would.
             pending: dict[str, dict[str, object]] = {}
             updated: dict[int, str] = {}
             changes: list[dict[str, object]] = []
-            unchanged = 0
+            rehashed: list[dict[str, object]] = []
+            unchanged = len(unchanged_keys)
             for article in articles:
                 waiting = pending.get(article.entry_key)
                 if waiting is not None:
@@ -347,8 +352,14 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                     updated[row.id] = article.entry_key
                 else:
                     unchanged += 1
+                    if row.source_hash != article.source_hash:
+                        # Stored before hashes were, or the entry changed in nothing that
+                        # counts: next time it is known by this hash and not normalised.
+                        rehashed.append({"id": row.id, "source_hash": article.source_hash})
             if changes:
                 _update_articles(session, changes)
+            if rehashed:
+                session.execute(_SET_SOURCE_HASH, rehashed)
             new_ids: list[int] = []
             if pending:
                 values = list(pending.values())
@@ -374,6 +385,19 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             return IngestResult(
                 new_ids=tuple(new_ids), updated_ids=tuple(updated), unchanged=unchanged
             )
+
+    def known_sources(self, feed_id: int, hashes: Iterable[str]) -> dict[str, str]:
+        """Entry keys of the feed's stored articles (tombstones too) by source hash, for these
+        hashes (``normalize.source_hash``): the entries that need no normalising again."""
+        found: dict[str, str] = {}
+        mine = select(ArticleRow.source_hash, ArticleRow.entry_key).where(
+            ArticleRow.feed_id == feed_id
+        )
+        with self._transaction() as session:
+            for chunk in _chunks(list(set(hashes))):
+                rows = session.execute(mine.where(ArticleRow.source_hash.in_(chunk)))
+                found.update((digest, key) for digest, key in rows if digest is not None)
+        return found
 
     def unclustered(self, limit: int = 10_000) -> list[StorySignature]:
         """Articles not yet in a story, in ingestion order."""
@@ -728,6 +752,7 @@ class _StoredEntry(NamedTuple):
     canonical_url: str | None
     fingerprint: str | None
     removed_at: datetime | None
+    source_hash: str | None
 
 
 _STORED_ENTRY_COLUMNS = (
@@ -737,6 +762,7 @@ _STORED_ENTRY_COLUMNS = (
     ArticleRow.canonical_url,
     ArticleRow.fingerprint,
     ArticleRow.removed_at,
+    ArticleRow.source_hash,
 )
 
 
@@ -784,6 +810,7 @@ def _same_entry_new_guid(
 
 
 _PLACE_IN_STORY = text("UPDATE articles SET story_id = :story WHERE id = :article")
+_SET_SOURCE_HASH = text("UPDATE articles SET source_hash = :source_hash WHERE id = :id")
 
 #: What clustering reads of an article (not its text).
 _SIGNATURE_COLUMNS = (

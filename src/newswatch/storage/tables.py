@@ -151,6 +151,8 @@ class ArticleRow(Base):
         ),
         # Per feed: live articles counted, and the newest and recent ones, from the index alone.
         Index("ix_articles_feed_ingested", "feed_id", "ingested_at", "removed_at"),
+        # A fetch finds the entries it has already made into articles by their source hash.
+        Index("ix_articles_feed_source", "feed_id", "source_hash"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -170,6 +172,8 @@ class ArticleRow(Base):
     date_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     simhash: Mapped[int | None] = mapped_column(BigInteger)
+    # Hash of the feed entry the article was made from; NULL for rows older than it.
+    source_hash: Mapped[str | None] = mapped_column(String(32))
     backlog: Mapped[bool] = mapped_column(Boolean, default=False)
     story_id: Mapped[int | None] = mapped_column(
         ForeignKey("stories.id", ondelete="SET NULL"), index=True

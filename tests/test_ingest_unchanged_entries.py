@@ -1,0 +1,167 @@
+"""Entries a feed sends again exactly as before are not normalised or tagged again.
+
+Most fetches of a busy feed bring a document that differs from the last one only by a
+few entries (or only by its ``lastBuildDate``); each entry is known by a hash of what
+normalisation reads of it (``articles.source_hash``), and only new and changed entries are
+made into articles. What is stored must be exactly what normalising everything would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+import newswatch.normalize
+from builders import Clock, rss_document
+from feedserver import FeedServer, Route
+from newswatch.app import Monitor
+from newswatch.storage.engine import make_engine
+
+Item = tuple[str, str, str, str]
+
+
+def _items(count: int, *, edited: int | None = None) -> list[Item]:
+    items = [
+        (
+            f"g{n}",
+            f"Envoys meet for round {n} of the talks",
+            f"https://news.example/{n}",
+            f"<p>Round {n}: delegations met in Geneva and agreed to meet again.</p>",
+        )
+        for n in range(count)
+    ]
+    if edited is not None:
+        guid, title, link, _ = items[edited]
+        items[edited] = (guid, title, link, "<p>Corrected: the delegations did not agree.</p>")
+    return items
+
+
+@pytest.fixture
+def normalised(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The GUIDs of the entries normalised, in order (the real function still runs)."""
+    seen: list[str] = []
+    real = newswatch.normalize.normalize_entry
+
+    def counting(entry: Any, **options: Any) -> Any:
+        seen.append(entry.guid)
+        return real(entry, **options)
+
+    monkeypatch.setattr(newswatch.normalize, "normalize_entry", counting)
+    return seen
+
+
+def _stored(monitor: Monitor) -> dict[str, tuple[object, ...]]:
+    return {
+        a.entry_key: (a.id, a.title, a.content_text, a.fingerprint, a.simhash, a.source_hash)
+        for a in monitor.storage.articles_to_tag(limit=1_000, everything=True)
+    }
+
+
+def test_only_new_and_changed_entries_are_normalised(
+    feed_server: FeedServer,
+    build: Callable[..., Monitor],
+    database_url: str,
+    clock: Clock,
+    normalised: list[str],
+) -> None:
+    url = feed_server.route(
+        "/feed.xml",
+        responses=[
+            Route(body=rss_document(_items(5))),
+            # The same entries; only the channel changed (a new title), so the body differs.
+            Route(body=rss_document(_items(5), title="Example news, updated")),
+            # One entry corrected, one new one on top.
+            Route(body=rss_document(_items(6, edited=2)[::-1])),
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+
+    assert monitor.fetch().new_articles == 5
+    assert sorted(normalised) == [f"g{n}" for n in range(5)]
+    first = _stored(monitor)
+    assert all(row[-1] for row in first.values())  # every article knows its source
+
+    normalised.clear()
+    clock.advance(hours=1)
+    again = monitor.fetch()
+    assert (again.new_articles, again.updated_articles, again.failed) == (0, 0, 0)
+    assert normalised == []
+    assert _stored(monitor) == first
+
+    clock.advance(hours=1)
+    third = monitor.fetch()
+    assert (third.new_articles, third.updated_articles) == (1, 1)
+    assert sorted(normalised) == ["g2", "g5"]
+    stored = _stored(monitor)
+    assert stored["guid:g2"][2] == "Corrected: the delegations did not agree."
+    assert stored["guid:g2"][-1] != first["guid:g2"][-1]
+    assert {k: v for k, v in stored.items() if k not in ("guid:g2", "guid:g5")} == {
+        k: v for k, v in first.items() if k != "guid:g2"
+    }
+
+
+def test_articles_stored_before_source_hashes_get_theirs(
+    feed_server: FeedServer,
+    build: Callable[..., Monitor],
+    database_url: str,
+    clock: Clock,
+    normalised: list[str],
+) -> None:
+    url = feed_server.route(
+        "/feed.xml",
+        responses=[
+            Route(body=rss_document(_items(3))),
+            Route(body=rss_document(_items(3), title="Second fetch")),
+            Route(body=rss_document(_items(3), title="Third fetch")),
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+    monitor.fetch()
+    first = _stored(monitor)
+    # As a database from before migration 0006 has them.
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE articles SET source_hash = NULL"))
+    engine.dispose()
+
+    normalised.clear()
+    clock.advance(hours=1)
+    second = monitor.fetch()
+    assert (second.new_articles, second.updated_articles) == (0, 0)
+    assert sorted(normalised) == ["g0", "g1", "g2"]  # unknown: normalised, found unchanged
+    assert _stored(monitor) == first  # and their hashes written back
+
+    normalised.clear()
+    clock.advance(hours=1)
+    monitor.fetch()
+    assert normalised == []
+
+
+def test_a_duplicate_key_keeps_its_first_entry_when_that_one_is_unchanged(
+    feed_server: FeedServer,
+    build: Callable[..., Monitor],
+    database_url: str,
+    clock: Clock,
+    normalised: list[str],
+) -> None:
+    items = _items(2)
+    url = feed_server.route(
+        "/feed.xml",
+        responses=[
+            Route(body=rss_document(items)),
+            # The first g1 is as stored; a second g1 with other text follows it. Normalising
+            # everything keeps the first one, so nothing changes.
+            Route(body=rss_document([*items, _items(2, edited=1)[1]], title="Again")),
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+    monitor.fetch()
+    first = _stored(monitor)
+
+    clock.advance(hours=1)
+    second = monitor.fetch()
+    assert (second.new_articles, second.updated_articles) == (0, 0)
+    assert _stored(monitor) == first

@@ -58,9 +58,27 @@ class Normalized:
 def source_hash(entry: ParsedEntry, feed_url: str) -> str:
     """A hash of all that normalisation reads of an entry: the entry's fields and the address
     of its document (the base of its links). Equal hashes make equal articles."""
-    digest = hashlib.blake2b(f"newswatch {NORMALIZATION_VERSION}".encode(), digest_size=16)
-    digest.update(repr((feed_url, entry)).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    # A missing value and an empty one are normalised alike, so both are "" here.
+    values = [
+        feed_url,
+        entry.guid or "",
+        entry.link or "",
+        entry.title,
+        entry.summary_html,
+        entry.content_html,
+        entry.content_text,
+        entry.author or "",
+        entry.published.isoformat() if entry.published else "",
+        entry.updated.isoformat() if entry.updated else "",
+        entry.language or "",
+        entry.base_url or "",
+    ]
+    lengths = ",".join(map(str, map(len, values)))  # keeps the values apart, whatever they hold
+    payload = "\n".join([lengths, *values]).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(payload, digest_size=16, person=_SOURCE_PERSON).hexdigest()
+
+
+_SOURCE_PERSON: Final = f"newswatch-{NORMALIZATION_VERSION}".encode()
 
 
 def normalize_entries(

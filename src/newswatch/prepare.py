@@ -115,7 +115,8 @@ def prepare(
     except FeedParseError as exc:
         return Prepared(Failure(str(exc), got.status, got.headers), "failed")
     stored: Mapping[str, str] = {}
-    if known is not None and parsed.entries:
+    if known is not None and parsed.entries and feed.body_hash is not None:
+        # (A feed never fetched before has nothing stored to look up.)
         stored = known([source_hash(entry, got.final_url) for entry in parsed.entries])
     normalized = normalize_document(
         parsed.entries,

@@ -318,6 +318,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             changes: list[dict[str, object]] = []
             rehashed: list[dict[str, object]] = []
             unchanged = len(unchanged_keys)
+            # Articles tagged before storage are stored tagged: no second write of each row.
+            tagged_at = None if matches is None else utc(now)
             for article in articles:
                 waiting = pending.get(article.entry_key)
                 if waiting is not None:
@@ -343,12 +345,15 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                         "entry_key": article.entry_key,
                         "ingested_at": utc(article.ingested_at or now),
                         "backlog": article.backlog,
+                        "tagged_at": tagged_at,
                         **_content_values(article),
                     }
                 elif row.removed_at is None and (
                     row.fingerprint != article.fingerprint or row.title != article.title
                 ):
-                    changes.append({"id": row.id, **_content_values(article), "tagged_at": None})
+                    changes.append(
+                        {"id": row.id, **_content_values(article), "tagged_at": tagged_at}
+                    )
                     updated[row.id] = article.entry_key
                 else:
                     unchanged += 1
@@ -381,7 +386,12 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             session.flush()
             if matches is not None:
                 tagged = [*zip(new_ids, pending, strict=True), *updated.items()]
-                _replace_matches(session, [(i, matches.get(key, ())) for i, key in tagged], now)
+                _replace_matches(
+                    session,
+                    [(i, matches.get(key, ())) for i, key in tagged],
+                    now,
+                    stored_before=updated.keys(),
+                )
             return IngestResult(
                 new_ids=tuple(new_ids), updated_ids=tuple(updated), unchanged=unchanged
             )
@@ -889,18 +899,28 @@ def _content_values(article: Article) -> dict[str, object]:
 
 
 def _replace_matches(
-    session: Session, results: Sequence[tuple[int, Sequence[TopicMatch]]], now: datetime
+    session: Session,
+    results: Sequence[tuple[int, Sequence[TopicMatch]]],
+    now: datetime,
+    *,
+    stored_before: Collection[int] | None = None,
 ) -> None:
     """Put these matches in place of the articles' stored ones and mark the articles tagged.
 
     A match for a topic no longer stored (removed while the articles were being tagged) is
     dropped with its topic.
+
+    Args:
+        stored_before: when given, the articles are being stored in this transaction, already
+            marked tagged, and only these ids among them can have matches from before;
+            otherwise every article's old matches go and its ``tagged_at`` is set.
     """
     if not results:
         return
     ids = dict(session.execute(select(TopicRow.slug, TopicRow.id)).all())
     article_ids = [article_id for article_id, _ in results]
-    for chunk in _chunks(article_ids):
+    replaced = article_ids if stored_before is None else list(stored_before)
+    for chunk in _chunks(replaced):
         session.execute(delete(ArticleTopicRow).where(ArticleTopicRow.article_id.in_(chunk)))
     rows = [
         {
@@ -918,6 +938,8 @@ def _replace_matches(
     ]
     if rows:
         session.execute(insert(ArticleTopicRow), rows)
+    if stored_before is not None:
+        return
     for chunk in _chunks(article_ids):
         session.execute(
             update(ArticleRow)

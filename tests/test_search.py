@@ -262,11 +262,15 @@ def test_tombstones_and_deleted_articles_leave_the_index(corpus: Corpus) -> None
 def test_existing_articles_are_indexed_by_the_migration(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
-        migrations.upgrade(engine, "0003")
+        # An article stored, then the schema taken back to before the index (today's code
+        # cannot write to the old schema, which lacks later columns).
+        migrations.upgrade(engine)
         storage = Storage(engine, database_url)
         storage.sync_feeds(FEEDS, NOW)
         doc = CORPUS["cyrillic"]
         storage.save_article(article(storage, "before", doc), NOW)
+        migrations.downgrade(engine, "0003")
+        assert "articles_fts" not in set(inspect(engine).get_table_names())
 
         migrations.upgrade(engine)
         assert [hit.article.title for hit in storage.search_articles(parse_search("безпеки"))] == [

@@ -1043,14 +1043,69 @@ def _fold(text: str) -> tuple[str, bool]:
     """:func:`normalize_text` without the spacing (what tokens are read from), and whether
     character offsets in it are those of the text.
 
-    They are when the folding only lower-cased the text and replaced typographic quotes and
-    dashes (ASCII text, or text that only those kept from being ASCII): the folded text is
-    then the text as ``token_spans`` reads it, lower-cased.
+    They are when every character folded into exactly one (the folded text is then the text
+    as ``token_spans`` reads it, lower-cased, accents and typographic punctuation folded).
     """
     if text.isascii():
         # NFKC and the accent fold leave ASCII as it is, casefold is lower, and the only
         # ASCII character the punctuation fold changes is the backtick.
         return (text.lower().replace("`", "'") if "`" in text else text.lower()), True
+    by_character = _fold_by_character(text)
+    if by_character is not None:
+        return by_character
+    return _fold_whole(text)
+
+
+def _fold_by_character(text: str) -> tuple[str, bool] | None:
+    """``_fold`` one distinct character at a time, or None when the text has characters for
+    which that would differ (see ``_character_fold``)."""
+    distinct = set("".join(_NON_ASCII_RUN.findall(text)))
+    aligned = True
+    for char in distinct:
+        if char in _CHARACTER_FOLDS:
+            folded = _CHARACTER_FOLDS[char]
+        else:
+            folded = _CHARACTER_FOLDS[char] = _character_fold(char)
+        if folded is None:
+            return None
+        if len(folded) != 1:
+            aligned = False
+        # Lower-casing the whole text does the rest; capital sigma is lower-cased by its
+        # context (a final sigma), not as ``casefold`` does it, so it is replaced here.
+        if folded != char.lower() or char == "\u03a3":
+            text = text.replace(char, folded)
+    text = text.lower()
+    return (text.replace("`", "'") if "`" in text else text), aligned
+
+
+def _character_fold(char: str) -> str | None:
+    """What ``_fold_whole`` makes of one character alone, when folding a text character by
+    character gives the same as folding it whole; else None.
+
+    Unicode normalisation acts on sequences only through combining marks (reordered, and
+    composed with the letter before them) and Hangul jamo (composed into syllables), so a text
+    without either folds character by character, as long as no character folds into one of
+    those, or into something that lower-casing would change again.
+    """
+    if unicodedata.category(char).startswith("M") or _HANGUL.match(char):
+        return None
+    folded = _fold_whole(char)[0]
+    if folded.lower() != folded or any(
+        unicodedata.category(c).startswith("M") or _HANGUL.match(c) for c in folded
+    ):
+        return None
+    return folded
+
+
+_NON_ASCII_RUN: Final = re.compile(r"[^\x00-\x7f]+")
+# Jamo, compatibility jamo, half-width jamo and syllables.
+_HANGUL: Final = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc]")
+#: Folds of the non-ASCII characters met so far (None: a text with one is folded whole).
+_CHARACTER_FOLDS: dict[str, str | None] = {}
+
+
+def _fold_whole(text: str) -> tuple[str, bool]:
+    """``_fold`` of a text that is not ASCII, the whole text at once."""
     # Fold punctuation before NFKC too: NFKC turns the acute accent (U+00B4) into a space
     # plus a combining accent.
     folded = _fold_punctuation(text)

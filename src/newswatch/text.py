@@ -1059,7 +1059,7 @@ def _fold(text: str) -> tuple[str, bool]:
 def _fold_by_character(text: str) -> tuple[str, bool] | None:
     """``_fold`` one distinct character at a time, or None when the text has characters for
     which that would differ (see ``_character_fold``)."""
-    distinct = set("".join(_NON_ASCII_RUN.findall(text)))
+    distinct = set(_ASCII_RUN.sub("", text))
     aligned = True
     for char in distinct:
         if char in _CHARACTER_FOLDS:
@@ -1097,7 +1097,7 @@ def _character_fold(char: str) -> str | None:
     return folded
 
 
-_NON_ASCII_RUN: Final = re.compile(r"[^\x00-\x7f]+")
+_ASCII_RUN: Final = re.compile(r"[\x00-\x7f]+")
 # Jamo, compatibility jamo, half-width jamo and syllables.
 _HANGUL: Final = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc]")
 #: Folds of the non-ASCII characters met so far (None: a text with one is folded whole).

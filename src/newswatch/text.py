@@ -1059,23 +1059,55 @@ def _fold(text: str) -> tuple[str, bool]:
 def _fold_by_character(text: str) -> tuple[str, bool] | None:
     """``_fold`` one distinct character at a time, or None when the text has characters for
     which that would differ (see ``_character_fold``)."""
-    distinct = set(_ASCII_RUN.sub("", text))
-    aligned = True
-    for char in distinct:
-        if char in _CHARACTER_FOLDS:
-            folded = _CHARACTER_FOLDS[char]
-        else:
-            folded = _CHARACTER_FOLDS[char] = _character_fold(char)
-        if folded is None:
-            return None
-        if len(folded) != 1:
-            aligned = False
-        # Lower-casing the whole text does the rest; capital sigma is lower-cased by its
-        # context (a final sigma), not as ``casefold`` does it, so it is replaced here.
-        if folded != char.lower() or char == "\u03a3":
-            text = text.replace(char, folded)
-    text = text.lower()
-    return (text.replace("`", "'") if "`" in text else text), aligned
+    return _FOLDS.fold(text)
+
+
+class _CharacterFolds:
+    """The folds of the non-ASCII characters met so far, and a pattern that finds, in a text,
+    the characters that lower-casing alone does not fold (the others are skipped in C)."""
+
+    #: Characters lower-casing alone folds, at most this many in the pattern.
+    MAX_PLAIN = 8_192
+
+    def __init__(self) -> None:
+        self.folds: dict[str, str | None] = {}  # None: a text with it is folded whole
+        self._plain: list[str] = []  # in the pattern
+        self._waiting: list[str] = []  # plain, not in the pattern yet
+        self._texts = 0  # texts folded since the pattern was made
+        self._others = re.compile(r"[^\x00-\x7f]")
+
+    def fold(self, text: str) -> tuple[str, bool] | None:
+        aligned = True
+        for char in set(self._others.findall(text)):
+            if char in self.folds:
+                folded = self.folds[char]
+            else:
+                folded = self.folds[char] = _character_fold(char)
+                if folded == char.lower() and len(folded) == 1 and char != "\u03a3":
+                    self._waiting.append(char)
+            if folded is None:
+                return None
+            if len(folded) != 1:
+                aligned = False
+            # Lower-casing the whole text does the rest; capital sigma is lower-cased by its
+            # context (a final sigma), not as ``casefold`` does it, so it is replaced here.
+            if folded != char.lower() or char == "\u03a3":
+                text = text.replace(char, folded)
+        self._texts += 1
+        if self._waiting and (len(self._waiting) >= 32 or self._texts >= 256):
+            self._remake()
+        text = text.lower()
+        return (text.replace("`", "'") if "`" in text else text), aligned
+
+    def _remake(self) -> None:
+        # Compiling costs about 3 µs a character in the class: done when a few dozen new
+        # characters are waiting, or now and then; one not in the pattern yet is only slower.
+        room = self.MAX_PLAIN - len(self._plain)
+        self._plain += self._waiting[:room]
+        self._waiting.clear()
+        self._texts = 0
+        plain = re.escape("".join(sorted(self._plain)))
+        self._others = re.compile(f"[^\\x00-\\x7f{plain}]")
 
 
 def _character_fold(char: str) -> str | None:
@@ -1097,11 +1129,9 @@ def _character_fold(char: str) -> str | None:
     return folded
 
 
-_ASCII_RUN: Final = re.compile(r"[\x00-\x7f]+")
 # Jamo, compatibility jamo, half-width jamo and syllables.
 _HANGUL: Final = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff\uffa0-\uffdc]")
-#: Folds of the non-ASCII characters met so far (None: a text with one is folded whole).
-_CHARACTER_FOLDS: dict[str, str | None] = {}
+_FOLDS: Final = _CharacterFolds()
 
 
 def _fold_whole(text: str) -> tuple[str, bool]:

@@ -1083,7 +1083,8 @@ class _CharacterFolds:
                 folded = self.folds[char]
             else:
                 folded = self.folds[char] = _character_fold(char)
-                if folded == char.lower() and len(folded) == 1 and char != "\u03a3":
+                plain = folded is not None and len(folded) == 1 and folded == char.lower()
+                if plain and char != "\u03a3":  # lower() may make a capital sigma "ς"
                     self._waiting.append(char)
             if folded is None:
                 return None

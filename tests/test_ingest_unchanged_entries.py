@@ -8,7 +8,9 @@ made into articles. What is stored must be exactly what normalising everything w
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ import newswatch.normalize
 from builders import Clock, rss_document
 from feedserver import FeedServer, Route
 from newswatch.app import Monitor
+from newswatch.storage import open_storage
 from newswatch.storage.engine import make_engine
 
 Item = tuple[str, str, str, str]
@@ -165,3 +168,17 @@ def test_a_duplicate_key_keeps_its_first_entry_when_that_one_is_unchanged(
     second = monitor.fetch()
     assert (second.new_articles, second.updated_articles) == (0, 0)
     assert _stored(monitor) == first
+
+
+def test_looking_up_entries_waits_for_no_writer(tmp_path: Path) -> None:
+    # Worker processes look up a document's entries while another worker stores its feed:
+    # on SQLite that read must not queue for the write lock.
+    url = f"sqlite:///{tmp_path}/lookup.db"
+    with open_storage(url) as storage:
+        writer = sqlite3.connect(tmp_path / "lookup.db", isolation_level=None, timeout=0)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            assert storage.known_sources(1, ["0" * 32]) == {}
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()

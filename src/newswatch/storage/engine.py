@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -76,9 +76,17 @@ def _sqlite_on_connect(
     cursor.close()
 
 
+#: Execution option of a connection whose transaction only reads (``Storage._reading``).
+READ_ONLY: Final = "newswatch_read_only"
+
+
 def _sqlite_on_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
     # writes fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, which the busy
     # timeout does not cover) when another connection wrote in between; the daemon's threads
-    # and CLI commands beside it would hit that. Readers are not blocked in WAL mode.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # and CLI commands beside it would hit that. Readers are not blocked in WAL mode, so a
+    # transaction declared read-only begins deferred and waits for no writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

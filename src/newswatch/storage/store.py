@@ -40,7 +40,7 @@ from newswatch.model import (
     TopicMatch,
 )
 from newswatch.storage import migrations
-from newswatch.storage.engine import make_engine, mask_url
+from newswatch.storage.engine import READ_ONLY, make_engine, mask_url
 from newswatch.storage.ledger import DigestLedger
 from newswatch.storage.operations import DaemonSupport
 from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, feed_of, utc
@@ -159,6 +159,20 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
     def _transaction(self) -> Iterator[Session]:
         try:
             with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailableError(
+                f"database {self.url} failed: {_db_reason(exc)}"
+            ) from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it takes no write lock, so it neither waits
+        for a writer nor holds one up (a worker looking up a feed's entries while another
+        worker stores its feed)."""
+        try:
+            with self._sessions() as session, session.begin():
+                session.connection(execution_options={READ_ONLY: True})
                 yield session
         except OperationalError as exc:
             raise DatabaseUnavailableError(
@@ -403,7 +417,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         mine = select(ArticleRow.source_hash, ArticleRow.entry_key).where(
             ArticleRow.feed_id == feed_id
         )
-        with self._transaction() as session:
+        with self._reading() as session:
             for chunk in _chunks(list(set(hashes))):
                 rows = session.execute(mine.where(ArticleRow.source_hash.in_(chunk)))
                 found.update((digest, key) for digest, key in rows if digest is not None)

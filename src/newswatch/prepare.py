@@ -21,9 +21,9 @@ from http import HTTPStatus
 from typing import Literal
 
 from newswatch.fetching.errors import FeedParseError
-from newswatch.fetching.http import FetchError, FetchResponse
 from newswatch.fetching.parse import parse_document
 from newswatch.fetching.policy import Failure, Outcome, Success, decide
+from newswatch.fetching.response import FetchError, FetchResponse
 from newswatch.model import Article, Feed, FeedStatus, IngestResult, TopicDefinition, TopicMatch
 from newswatch.normalize import normalize_entries
 from newswatch.storage import Storage, StorageAddress

@@ -8,7 +8,7 @@ HTTP client stack.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from newswatch.errors import NewswatchError
@@ -23,6 +23,16 @@ class FetchError(NewswatchError):
         super().__init__(message)
         #: One of: dns, connect, timeout, too_large, redirects, protocol, refused_address, url.
         self.kind = kind
+
+    def __reduce__(self) -> tuple[Callable[[str, str], FetchError], tuple[str, str]]:
+        # A failed download is sent to a worker process like any other. Exceptions pickle as
+        # ``cls(*args)``, which would leave out the keyword-only ``kind``: unpickling then failed
+        # in the worker and took the whole pool down.
+        return _fetch_error, (str(self), self.kind)
+
+
+def _fetch_error(message: str, kind: str) -> FetchError:
+    return FetchError(message, kind=kind)
 
 
 @dataclass(frozen=True, slots=True)

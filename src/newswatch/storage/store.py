@@ -39,7 +39,6 @@ from newswatch.model import (
     TopicDefinition,
     TopicMatch,
 )
-from newswatch.storage import migrations
 from newswatch.storage.engine import make_engine, mask_url
 from newswatch.storage.ledger import DigestLedger
 from newswatch.storage.operations import DaemonSupport
@@ -140,6 +139,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def revision(self) -> str | None:
         """The schema revision the database is at."""
+        from newswatch.storage import migrations  # Alembic: not needed by worker processes
+
         return migrations.current_revision(self._engine)
 
     def upgrade(self) -> tuple[str | None, str | None]:
@@ -151,6 +152,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         Raises:
             SchemaError: the database is at a revision this code does not know.
         """
+        from newswatch.storage import migrations
+
         before = self.revision()
         migrations.upgrade(self._engine)
         return before, self.revision()

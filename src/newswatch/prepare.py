@@ -9,6 +9,7 @@ them on its storage thread. Either way the stored result is the same.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -244,6 +245,11 @@ def _start_worker(
     default_interval: timedelta,
     writing: AbstractContextManager[object],
 ) -> None:
+    # Everything this process inherited from the fork server (the imported modules) shares its
+    # pages with the server and the other workers until written to. The cyclic collector writes
+    # to every object it examines, which would give each worker a private copy of them all:
+    # it is told to leave the inherited objects alone (they live as long as the process anyway).
+    gc.freeze()
     _Worker.topics = None if definitions is None else Topics.compile(definitions)
     _Worker.storage = database.open()
     _Worker.default_interval = default_interval

@@ -8,6 +8,7 @@ there). Articles, stories and topic matches must come out the same.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,39 @@ def test_no_worker_processes_when_told(
         assert monitor.fetch(everything=True).new_articles == POOL_MIN_FEEDS
     finally:
         monitor.close()
+
+
+def test_a_failed_download_reaches_a_worker_intact(
+    feed_server: FeedServer,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A download that failed (here: connection refused) is sent to a worker like any other;
+    it used to fail to unpickle there, killing the worker and the pool with it."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    title, text = BRIEFING_NEWS["guarantees"]
+    urls = [
+        feed_server.route(
+            f"/w{n}.xml", body=rss_document([(f"w{n}", title, f"https://w.example/{n}", text)])
+        )
+        for n in range(POOL_MIN_FEEDS)
+    ]
+    urls.append(f"http://127.0.0.1:{closed}/gone.xml")
+    path = write_config(
+        {
+            "database": {"url": f"sqlite:///{tmp_path}/f.db"},
+            "fetch": {"timeout": "5s", "workers": 1, "per_host": 8},
+            "feeds": [{"url": url} for url in urls],
+        }
+    )
+    monitor = make_monitor(load_config(path, environ={}), clock=Clock())
+    try:
+        summary = monitor.fetch(everything=True)
+    finally:
+        monitor.close()
+    assert summary.failed == 1
+    assert summary.new_articles == POOL_MIN_FEEDS
+    assert not [r for r in caplog.records if "worker process died" in r.getMessage()]

@@ -9,6 +9,7 @@ them on its storage thread. Either way the stored result is the same.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -22,9 +23,9 @@ from http import HTTPStatus
 from typing import Literal, TypeAlias
 
 from newswatch.fetching.errors import FeedParseError
-from newswatch.fetching.http import FetchError, FetchResponse
 from newswatch.fetching.parse import parse_document
 from newswatch.fetching.policy import Failure, Outcome, Success, decide
+from newswatch.fetching.response import FetchError, FetchResponse
 from newswatch.model import Article, Feed, FeedStatus, IngestResult, TopicDefinition, TopicMatch
 from newswatch.normalize import normalize_document, source_hash
 from newswatch.storage import Storage, StorageAddress
@@ -271,6 +272,11 @@ def _start_worker(
     default_interval: timedelta,
     writing: AbstractContextManager[object],
 ) -> None:
+    # Everything this process inherited from the fork server (the imported modules) shares its
+    # pages with the server and the other workers until written to. The cyclic collector writes
+    # to every object it examines, which would give each worker a private copy of them all:
+    # it is told to leave the inherited objects alone (they live as long as the process anyway).
+    gc.freeze()
     _Worker.topics = None if definitions is None else Topics.compile(definitions)
     _Worker.storage = database.open()
     _Worker.default_interval = default_interval

@@ -12,10 +12,12 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
-from bs4.filter import SoupStrainer
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
+
 
 __all__ = ["DiscoveredFeed", "common_feed_paths", "discover_feeds", "looks_like_html"]
 
@@ -223,6 +225,11 @@ def _doctype_end(head: bytes, start: int) -> int:
 
 
 def _soup(body: bytes) -> BeautifulSoup:
+    # Imported here: most processes that parse feeds never look for feeds in a web page, and
+    # Beautiful Soup (with soupsieve) weighs some 13 MiB in each of them.
+    from bs4 import BeautifulSoup
+    from bs4.filter import SoupStrainer
+
     # Beautiful Soup warns when a document that starts with "<?xml" is parsed as HTML, as XHTML
     # pages are (and any feed handed to us by mistake). Rather than touch the process-wide
     # warning filters, drop the leading processing instructions (the declaration, stylesheets)

@@ -17,7 +17,6 @@ import ipaddress
 import os
 import socket
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -25,50 +24,23 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from newswatch import __version__
-from newswatch.errors import NewswatchError
+from newswatch.fetching.response import PERMANENT_REDIRECTS, FetchError, FetchResponse, Redirect
+
+# The response types live in a module of their own (worker processes unpickle them without
+# importing httpx); callers may import them from here too.
+__all__ = [
+    "PERMANENT_REDIRECTS",
+    "REDIRECTS",
+    "USER_AGENT",
+    "FetchError",
+    "FetchResponse",
+    "Fetcher",
+    "Redirect",
+]
 
 USER_AGENT = f"newswatch/{__version__} (+https://pypi.org/project/newswatch/)"
-PERMANENT_REDIRECTS = frozenset({301, 308})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-
-
-class FetchError(NewswatchError):
-    """A URL could not be fetched: DNS, connection, timeout, size cap, redirects, protocol."""
-
-    def __init__(self, message: str, *, kind: str) -> None:
-        super().__init__(message)
-        #: One of: dns, connect, timeout, too_large, redirects, protocol, refused_address, url.
-        self.kind = kind
-
-
-@dataclass(frozen=True, slots=True)
-class Redirect:
-    """One redirect hop."""
-
-    status: int
-    source: str
-    target: str
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResponse:
-    """A completed HTTP exchange (any status)."""
-
-    url: str  # as requested
-    final_url: str  # after redirects
-    status: int
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes = b""  # decoded (decompressed); empty unless the status is 2xx
-    redirects: tuple[Redirect, ...] = ()
-    elapsed: float = 0.0
-
-    @property
-    def permanent_redirect(self) -> str | None:
-        """Where the resource moved for good: the final URL if every hop was 301/308."""
-        if self.redirects and all(r.status in PERMANENT_REDIRECTS for r in self.redirects):
-            return self.final_url
-        return None
 
 
 @dataclass

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -51,6 +50,9 @@ from newswatch.search import (
     TopicScore,
 )
 from newswatch.storage.tables import ArticleRow, ArticleTopicRow, FeedRow, TopicRow
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 #: The search objects migration 0004 creates, which no model describes.
 SEARCH_TABLE = "articles_fts"

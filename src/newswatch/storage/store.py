@@ -39,7 +39,6 @@ from newswatch.model import (
     TopicDefinition,
     TopicMatch,
 )
-from newswatch.storage import migrations
 from newswatch.storage.engine import READ_ONLY, make_engine, mask_url
 from newswatch.storage.ledger import DigestLedger
 from newswatch.storage.operations import DaemonSupport
@@ -140,6 +139,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def revision(self) -> str | None:
         """The schema revision the database is at."""
+        from newswatch.storage import migrations  # Alembic: not needed by worker processes
+
         return migrations.current_revision(self._engine)
 
     def upgrade(self) -> tuple[str | None, str | None]:
@@ -151,6 +152,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         Raises:
             SchemaError: the database is at a revision this code does not know.
         """
+        from newswatch.storage import migrations
+
         before = self.revision()
         migrations.upgrade(self._engine)
         return before, self.revision()
@@ -451,25 +454,12 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         is not one round trip per article.
         """
         with self._transaction() as session:
+            # In steps of a few thousand groups, so that a first pass over a thousand feeds
+            # (tens of thousands of new stories) does not build every row and parameter set
+            # at once. Stories are still numbered in the order of ``groups``.
             starting = [g for g in groups if g.story_id is None]
-            titles: dict[int, str] = {}
-            for chunk in _chunks([g.article_ids[0] for g in starting]):
-                rows = session.execute(
-                    select(ArticleRow.id, ArticleRow.title).where(ArticleRow.id.in_(chunk))
-                )
-                titles.update((article_id, title) for article_id, title in rows)
-            new_ids = _insert_stories(
-                session,
-                [
-                    {
-                        "title": titles.get(g.article_ids[0], ""),
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                    }
-                    for g in starting
-                ],
-            )
-            targets = list(zip(new_ids, (g.article_ids for g in starting), strict=True))
+            for step in _chunks(starting, _ASSIGN_STEP):
+                _start_stories(session, step, now)
             joined = [g for g in groups if g.story_id is not None]
             for chunk in _chunks(sorted({g.story_id for g in joined if g.story_id is not None})):
                 session.execute(
@@ -477,14 +467,8 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                     .where(StoryRow.id.in_(chunk), StoryRow.last_seen_at < now)
                     .values(last_seen_at=now)
                 )
-            targets.extend((g.story_id, g.article_ids) for g in joined if g.story_id is not None)
-            placed = [
-                {"article": article_id, "story": story_id}
-                for story_id, article_ids in targets
-                for article_id in article_ids
-            ]
-            if placed:  # one statement, many parameter sets (no ORM bookkeeping per row)
-                session.execute(_PLACE_IN_STORY, placed)
+            for step in _chunks(joined, _ASSIGN_STEP):
+                _place_in_stories(session, [(g.story_id, g.article_ids) for g in step])
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -880,6 +864,38 @@ def _apply_feed_update(session: Session, feed_id: int, state: FeedUpdate, now: d
 def _update_articles(session: Session, changes: list[dict[str, object]]) -> None:
     """Rewrite stored articles (each dict has the ``id`` and the new values)."""
     session.execute(update(ArticleRow), changes)  # a bulk update by primary key
+
+
+#: Story groups written per step of ``assign_stories``.
+_ASSIGN_STEP = 2_000
+
+
+def _start_stories(session: Session, groups: Sequence[StoryGroup], now: datetime) -> None:
+    """New stories for these groups, titled after their first article; the articles in them."""
+    titles: dict[int, str] = {}
+    for chunk in _chunks([g.article_ids[0] for g in groups]):
+        rows = session.execute(
+            select(ArticleRow.id, ArticleRow.title).where(ArticleRow.id.in_(chunk))
+        )
+        titles.update((article_id, title) for article_id, title in rows)
+    values: list[dict[str, object]] = [
+        {"title": titles.get(g.article_ids[0], ""), "first_seen_at": now, "last_seen_at": now}
+        for g in groups
+    ]
+    new_ids = _insert_stories(session, values)
+    _place_in_stories(session, list(zip(new_ids, (g.article_ids for g in groups), strict=True)))
+
+
+def _place_in_stories(
+    session: Session, targets: Sequence[tuple[int | None, tuple[int, ...]]]
+) -> None:
+    placed = [
+        {"article": article_id, "story": story_id}
+        for story_id, article_ids in targets
+        for article_id in article_ids
+    ]
+    if placed:  # one statement, many parameter sets (no ORM bookkeeping per row)
+        session.execute(_PLACE_IN_STORY, placed)
 
 
 def _insert_stories(session: Session, values: list[dict[str, object]]) -> list[int]:

@@ -8,13 +8,14 @@ made into articles. What is stored must be exactly what normalising everything w
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 import newswatch.normalize
 from builders import Clock, rss_document
@@ -182,3 +183,122 @@ def test_looking_up_entries_waits_for_no_writer(tmp_path: Path) -> None:
         finally:
             writer.execute("ROLLBACK")
             writer.close()
+
+
+# Found in review: the new-GUID rule and hashes that change while nothing stored does.
+
+LINK = "https://news.example/talks"
+
+
+def _texts(monitor: Monitor) -> dict[str, str]:
+    return {
+        a.entry_key: a.content_text
+        for a in monitor.storage.articles_to_tag(limit=1_000, everything=True)
+    }
+
+
+def test_an_entry_matched_under_a_new_guid_does_not_hide_its_old_guid(
+    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+) -> None:
+    first = ("g1", "Talks resume", LINK, "First version.")
+    rotated = ("g2", "Talks resume", LINK, "First version.")  # same entry, GUID changed
+    corrected = ("g1", "Talks resume", LINK, "Corrected version.")
+    url = feed_server.route(
+        "/feed.xml",
+        responses=[
+            Route(body=rss_document([first])),
+            Route(body=rss_document([rotated], title="2")),
+            # Both GUIDs now: g1 corrected, g2 as it was. Normalising everything updates g1
+            # and stores g2 as a new article (g1 is in the document, so g2 is not g1 again).
+            Route(body=rss_document([rotated, corrected], title="3")),
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+    monitor.fetch()
+    clock.advance(hours=1)
+    monitor.fetch()
+    clock.advance(hours=1)
+    third = monitor.fetch()
+    assert _texts(monitor) == {"guid:g1": "Corrected version.", "guid:g2": "First version."}
+    assert (third.new_articles, third.updated_articles) == (1, 1)
+
+
+def test_a_duplicate_guid_stays_a_duplicate_when_its_first_entry_is_known_under_another_key(
+    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+) -> None:
+    url = feed_server.route(
+        "/feed.xml",
+        responses=[
+            Route(body=rss_document([("g3", "Talks resume", LINK, "Body one.")])),
+            # g1 is taken for g3 under a new GUID (g3 left the document): row guid:g3 gets
+            # g1's text, and g1's source hash.
+            Route(body=rss_document([("g1", "Talks resume", LINK, "Body three.")], title="2")),
+            # g1 as before, then a second g1: the first one wins, nothing new is stored.
+            Route(
+                body=rss_document(
+                    [
+                        ("g1", "Talks resume", LINK, "Body three."),
+                        ("g1", "Talks resume, updated", LINK, "Body three."),
+                    ],
+                    title="3",
+                )
+            ),
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+    monitor.fetch()
+    clock.advance(hours=1)
+    monitor.fetch()
+    before = _texts(monitor)
+    clock.advance(hours=1)
+    third = monitor.fetch()
+    assert third.new_articles == 0
+    assert _texts(monitor) == before
+
+
+def test_an_entry_changed_only_in_its_date_does_not_rewrite_its_row_on_every_fetch(
+    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+) -> None:
+    """Feeds that stamp every entry with the build time (or redirect to a signed URL, which
+    is in the hash as the document's address) change every entry's hash on every fetch; the
+    stored articles do not change, and before source hashes nothing was written."""
+
+    def document(stamp: str) -> bytes:
+        items = [
+            {
+                "id": f"g{n}",
+                "url": f"https://news.example/{n}",
+                "title": f"Story {n}",
+                "content_text": "Text.",
+                "date_modified": stamp,
+            }
+            for n in range(20)
+        ]
+        feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items}
+        return json.dumps(feed).encode()
+
+    url = feed_server.route(
+        "/feed.json",
+        responses=[
+            Route(
+                body=document(f"2026-01-01T0{n}:00:00Z"),
+                headers={"Content-Type": "application/feed+json"},
+            )
+            for n in range(3)
+        ],
+    )
+    monitor = build(database_url, [{"url": url}])
+    monitor.fetch()
+    writes: list[int] = []
+
+    def count(*args: Any) -> None:
+        statement, parameters, executemany = args[2], args[3], args[5]
+        if statement.lstrip().upper().startswith("UPDATE ARTICLES"):
+            writes.append(len(parameters) if executemany else 1)
+
+    event.listen(monitor.storage._engine, "before_cursor_execute", count)
+    for _ in range(2):
+        clock.advance(hours=1)
+        summary = monitor.fetch()
+        assert (summary.new_articles, summary.updated_articles, summary.failed) == (0, 0, 0)
+    assert sum(writes) == 0

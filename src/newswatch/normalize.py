@@ -56,21 +56,24 @@ class Normalized:
 
 
 def source_hash(entry: ParsedEntry, feed_url: str) -> str:
-    """A hash of all that normalisation reads of an entry: the entry's fields and the address
-    of its document (the base of its links). Equal hashes make equal articles."""
-    # A missing value and an empty one are normalised alike, so both are "" here.
+    """A hash of what decides the article an entry is stored as: equal hashes make articles
+    with the same key, title, text and links.
+
+    Only what storing compares goes in (an entry whose date or author alone changed is stored
+    as it was, so those are left out, or a feed that stamps every entry with its build time
+    would have every entry made again on every fetch), plus the document's address when the
+    entry's link is relative to it.
+    """
+    link = entry.link or ""
+    relative = not link.startswith(("http://", "https://"))
     values = [
-        feed_url,
-        entry.guid or "",
-        entry.link or "",
+        feed_url if relative else "",
+        entry.guid or "",  # a missing value and an empty one are normalised alike
+        link,
         entry.title,
         entry.summary_html,
         entry.content_html,
         entry.content_text,
-        entry.author or "",
-        entry.published.isoformat() if entry.published else "",
-        entry.updated.isoformat() if entry.updated else "",
-        entry.language or "",
         entry.base_url or "",
     ]
     lengths = ",".join(map(str, map(len, values)))  # keeps the values apart, whatever they hold

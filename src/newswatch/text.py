@@ -1068,6 +1068,8 @@ class _CharacterFolds:
 
     #: Characters lower-casing alone folds, at most this many in the pattern.
     MAX_PLAIN = 8_192
+    #: Folds kept, at most (news in a dozen scripts meets a few thousand characters).
+    MAX_KNOWN = 20_000
 
     def __init__(self) -> None:
         self.folds: dict[str, str | None] = {}  # None: a text with it is folded whole
@@ -1082,6 +1084,8 @@ class _CharacterFolds:
             if char in self.folds:
                 folded = self.folds[char]
             else:
+                if len(self.folds) >= self.MAX_KNOWN:
+                    self.folds.clear()  # a text of all Unicode must not stay in memory
                 folded = self.folds[char] = _character_fold(char)
                 plain = folded is not None and len(folded) == 1 and folded == char.lower()
                 if plain and char != "\u03a3":  # lower() may make a capital sigma "ς"

@@ -103,6 +103,7 @@ def article_of_columns(row: Row[*tuple[Any, ...]]) -> Article:
         date_estimated=row.date_estimated,
         fingerprint=row.fingerprint,
         simhash=row.simhash,
+        source_hash=row.source_hash,
         backlog=row.backlog,
         ingested_at=row.ingested_at,
         story_id=row.story_id,

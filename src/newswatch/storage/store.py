@@ -368,15 +368,19 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 elif row.removed_at is None and (
                     row.fingerprint != article.fingerprint or row.title != article.title
                 ):
-                    changes.append(
-                        {"id": row.id, **_content_values(article), "tagged_at": tagged_at}
-                    )
+                    change = {"id": row.id, **_content_values(article), "tagged_at": tagged_at}
+                    if row.entry_key != article.entry_key:
+                        # Matched under a new GUID: the row keeps its key, so the hash of an
+                        # entry with another key must not name it (see ``known_sources``).
+                        change["source_hash"] = None
+                    changes.append(change)
                     updated[row.id] = article.entry_key
                 else:
                     unchanged += 1
-                    if row.source_hash != article.source_hash:
-                        # Stored before hashes were, or the entry changed in nothing that
-                        # counts: next time it is known by this hash and not normalised.
+                    if row.source_hash is None and row.entry_key == article.entry_key:
+                        # Stored before hashes were: next time the entry is known by its
+                        # hash. (A hash that changes with nothing stored changing is not
+                        # written again: that would rewrite the row on every fetch.)
                         rehashed.append({"id": row.id, "source_hash": article.source_hash})
             if changes:
                 _update_articles(session, changes)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from newswatch.config import FetchConfig
 from newswatch.fetching.fulltext import extract_main_text, is_private_host
 from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
 from newswatch.fetching.policy import Failure, decide
-from newswatch.model import Feed, FeedStatus, TopicDefinition
+from newswatch.model import Feed, FeedStatus, IngestResult, TopicDefinition
 from newswatch.prepare import (
     POOL_MIN_FEEDS,
     Prepared,
@@ -183,6 +184,13 @@ def _start_pool(
 
 #: How often a running pass looks at its stop flag.
 _STOP_POLL = 0.2
+#: 304s stored per transaction, at most, and how long the first of a batch waits for others
+#: while downloads are still under way (a batch is stored at once when none are).
+NOT_MODIFIED_BATCH = 100
+NOT_MODIFIED_WAIT = 0.25
+
+#: A feed's result, and the new articles whose page to fetch (full-text feeds).
+Reported = tuple[FeedResult, list[tuple[int, str]]]
 
 
 def make_fetcher(settings: FetchConfig) -> Fetcher:
@@ -217,6 +225,9 @@ class _Pass:
         self._stop = stop
         self._results: list[FeedResult] = []
         self._pages: set[asyncio.Task[None]] = set()
+        #: Feeds neither done nor waiting in a batch of 304s.
+        self._open = len(feeds)
+        self._batch: _NotModifiedBatch | None = None
 
     async def run(self) -> list[FeedResult]:
         """Fetch, prepare and store every feed; then the article pages of full-text feeds."""
@@ -224,12 +235,16 @@ class _Pass:
         # bounded however many feeds the pass has and however far storage lags behind.
         slots = asyncio.Semaphore(self._processor.backlog)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as storage:
+            writing = self._pool.writing if self._pool is not None else nullcontext()
+            self._batch = _NotModifiedBatch(self._processor, storage, writing)
             async with self._fetcher:
                 pending = {asyncio.create_task(self._feed(f, slots, storage)) for f in self._feeds}
                 while pending:
                     _, pending = await asyncio.wait(pending, timeout=_STOP_POLL)
                     if self._stopped():
                         log.info("fetch pass stopped early: %d feeds left", len(pending))
+                        # The 304s already downloaded are stored, and reported, first.
+                        await self._batch.drain()
                         await _cancel(pending | self._pages)
                         return self._results
                 while self._pages:
@@ -245,25 +260,43 @@ class _Pass:
     async def _feed(
         self, feed: Feed, slots: asyncio.Semaphore, storage: ThreadPoolExecutor
     ) -> None:
-        loop = asyncio.get_running_loop()
+        assert self._batch is not None
         async with slots:
             got = await self._download(feed)
             now = self._processor.now()
-            stored = await self._in_worker(feed, got, now)
-            if isinstance(stored, Stored):
-                result, wanted = self._processor.report(feed, stored)
-            elif stored is None:  # no worker processes: prepared and stored on one thread
-                job = loop.run_in_executor(storage, self._processor.process, feed, got, now)
-                result, wanted = await job
-            else:  # the feed's crash, recorded as its error
-                job = loop.run_in_executor(storage, self._processor.store, feed, stored, now)
-                result, wanted = await job
+            unchanged = _not_modified(feed, got, now)
+            if unchanged is None:
+                result, wanted = await self._store(feed, got, now, storage)
+        self._open -= 1
+        if unchanged is not None:
+            # A 304 holds no body: it waits for its batch without a download slot.
+            stored = self._batch.add(feed, unchanged, now, flush=self._open == 0)
+            result, wanted = await stored
+        elif self._open == 0:
+            self._batch.flush()  # the last download is done: no 304 waits any longer
         self._pages.update(
             asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
         )
         self._results.append(result)
         if self._progress is not None:
             self._progress(result, len(self._results), len(self._feeds))
+
+    async def _store(
+        self,
+        feed: Feed,
+        got: FetchResponse | FetchError,
+        now: datetime,
+        storage: ThreadPoolExecutor,
+    ) -> Reported:
+        """Prepare and store one download, in a worker process or on the storage thread."""
+        loop = asyncio.get_running_loop()
+        stored = await self._in_worker(feed, got, now)
+        if isinstance(stored, Stored):
+            return self._processor.report(feed, stored)
+        if stored is None:  # no worker processes: prepared and stored on one thread
+            return await loop.run_in_executor(storage, self._processor.process, feed, got, now)
+        # the feed's crash, recorded as its error
+        return await loop.run_in_executor(storage, self._processor.store, feed, stored, now)
 
     async def _download(self, feed: Feed) -> FetchResponse | FetchError:
         try:
@@ -320,6 +353,96 @@ class _Pass:
             log.exception("full text failed: url=%s", url)
 
 
+def _not_modified(feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Prepared | None:
+    """The prepared download when it is a plain 304 (stored in a batch), else None."""
+    if isinstance(got, FetchError) or got.status != 304:
+        return None
+    try:
+        prepared = prepare(feed, got, now)
+    except Exception:  # left to the usual path, whose per-feed boundary records it
+        return None
+    return prepared if prepared.kind == "not_modified" else None
+
+
+class _NotModifiedBatch:
+    """304s stored together: one transaction for many feeds instead of one each.
+
+    A pass where every feed answers 304 spent more on a transaction per feed (and, in a large
+    pass, on handing each feed to a worker process) than on its requests. Here 304s wait until
+    ``NOT_MODIFIED_BATCH`` of them are in, or ``NOT_MODIFIED_WAIT`` seconds have passed, or no
+    download is left, and are stored by the storage thread in one transaction. Each feed is
+    reported once its batch is committed, so a pass still ends with every feed's state stored;
+    a process killed mid-pass loses at most the 304s of one batch, which the next pass fetches
+    again (their validators are unchanged).
+    """
+
+    def __init__(
+        self,
+        processor: _Processor,
+        storage: ThreadPoolExecutor,
+        writing: AbstractContextManager[object],
+    ) -> None:
+        self._processor = processor
+        self._storage = storage
+        self._writing = writing
+        self._pending: list[tuple[Feed, Prepared, datetime]] = []
+        self._waiting: list[asyncio.Future[Reported]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._jobs: set[asyncio.Future[list[Reported]]] = set()
+
+    def add(
+        self, feed: Feed, prepared: Prepared, now: datetime, *, flush: bool
+    ) -> asyncio.Future[Reported]:
+        """Queue a 304; the future gives its result once stored. ``flush``: store the batch
+        now (no other download is under way)."""
+        loop = asyncio.get_running_loop()
+        reported: asyncio.Future[Reported] = loop.create_future()
+        self._pending.append((feed, prepared, now))
+        self._waiting.append(reported)
+        if flush or len(self._pending) >= NOT_MODIFIED_BATCH:
+            self.flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(NOT_MODIFIED_WAIT, self.flush)
+        return reported
+
+    def flush(self) -> None:
+        """Start storing the queued 304s (on the storage thread)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        batch, waiting = self._pending, self._waiting
+        self._pending, self._waiting = [], []
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(self._storage, self._store, batch)
+        self._jobs.add(job)
+        job.add_done_callback(lambda done: self._settle(done, waiting))
+
+    async def drain(self) -> None:
+        """Store what is queued and wait until every batch is stored."""
+        self.flush()
+        if self._jobs:
+            await asyncio.wait(self._jobs)
+
+    def _store(self, batch: list[tuple[Feed, Prepared, datetime]]) -> list[Reported]:
+        with self._writing:
+            return self._processor.store_not_modified(batch)
+
+    def _settle(
+        self, job: asyncio.Future[list[Reported]], waiting: list[asyncio.Future[Reported]]
+    ) -> None:
+        self._jobs.discard(job)
+        error = job.exception() if not job.cancelled() else asyncio.CancelledError()
+        for n, reported in enumerate(waiting):
+            if reported.done():  # its feed's task was cancelled meanwhile
+                continue
+            if error is not None:
+                reported.set_exception(error)
+            else:
+                reported.set_result(job.result()[n])
+
+
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
@@ -364,6 +487,38 @@ class _Processor:
         pass goes on with the others.
         """
         return self._persist(feed, prepared, now)
+
+    def store_not_modified(
+        self, batch: Sequence[tuple[Feed, Prepared, datetime]]
+    ) -> list[Reported]:
+        """Store a batch of 304s in one transaction; the result of each.
+
+        When the batch cannot be stored (a feed removed meanwhile, a database error), each
+        feed is stored alone, so only the feeds at fault end with an error.
+        """
+        default_interval = self._settings.default_interval
+        try:
+            decided = [
+                (
+                    feed,
+                    prepared,
+                    now,
+                    decide(feed, prepared.outcome, now=now, default_interval=default_interval),
+                )
+                for feed, prepared, now in batch
+            ]
+            self._storage.record_fetches(
+                [(feed.id, update, now) for feed, _, now, update in decided]
+            )
+        except Exception as exc:
+            log.warning("a batch of 304s failed, storing them one by one: %s", exc)
+            return [self._persist(feed, prepared, now) for feed, prepared, now in batch]
+        return [
+            self.report(
+                feed, Stored(prepared.kind, prepared.outcome, update.status, (), IngestResult(), [])
+            )
+            for feed, prepared, _, update in decided
+        ]
 
     def _persist(
         self, feed: Feed, prepared: Prepared | BaseException, now: datetime

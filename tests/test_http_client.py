@@ -4,10 +4,15 @@ and when a connection is reused, against real servers on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -295,3 +300,52 @@ def test_parse_url_refuses_other_schemes_and_missing_hosts() -> None:
     for url in ("ftp://example.com/x", "http:///x", "mailto:a@example.com"):
         with pytest.raises((httpx.InvalidURL, ValueError)):
             parse_url(url)
+
+
+# -- TLS -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def self_signed_server(tmp_path: Path) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 whose certificate no CA signed (made by ``openssl``)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            # The handshake fails on the client's side; whatever happens here is of no interest.
+            with contextlib.suppress(OSError), context.wrap_socket(client, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    listener.close()
+    thread.join(5)
+
+
+def test_an_untrusted_certificate_is_a_connect_error_naming_the_cause(
+    self_signed_server: str,
+) -> None:
+    with pytest.raises(
+        FetchError, match=r"cannot connect to 127\.0\.0\.1: certificate verify failed"
+    ):
+        fetch(self_signed_server)

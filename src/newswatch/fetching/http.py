@@ -396,7 +396,8 @@ def _connect_error(exc: BaseException, host: str) -> FetchError:
     if isinstance(exc, UnicodeError):  # IDNA refuses the name (a label over 63 characters...)
         return FetchError(f"invalid host name {host!r}", kind="url")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return FetchError(f"cannot connect to {host}: {exc.verify_message}", kind="connect")
+        reason = f"certificate verify failed: {exc.verify_message}"
+        return FetchError(f"cannot connect to {host}: {reason}", kind="connect")
     if isinstance(exc, ssl.SSLError):
         return FetchError(f"cannot connect to {host}: TLS {exc.reason or exc}", kind="connect")
     if isinstance(exc, OSError) and _refused(exc):

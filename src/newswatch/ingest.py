@@ -189,8 +189,10 @@ _STOP_POLL = 0.2
 NOT_MODIFIED_BATCH = 100
 NOT_MODIFIED_WAIT = 0.25
 
-#: A feed's result, and the new articles whose page to fetch (full-text feeds).
-Reported = tuple[FeedResult, list[tuple[int, str]]]
+#: New articles whose page to fetch (full-text feeds): their ids and links.
+Pages = list[tuple[int, str]]
+#: A feed's result, and its pages to fetch.
+Reported = tuple[FeedResult, Pages]
 
 
 def make_fetcher(settings: FetchConfig) -> Fetcher:
@@ -225,9 +227,8 @@ class _Pass:
         self._stop = stop
         self._results: list[FeedResult] = []
         self._pages: set[asyncio.Task[None]] = set()
-        #: Feeds neither done nor waiting in a batch of 304s.
-        self._open = len(feeds)
         self._batch: _NotModifiedBatch | None = None
+        self._report: Callable[[Feed, FeedResult, Pages], None] = lambda *_: None
 
     async def run(self) -> list[FeedResult]:
         """Fetch, prepare and store every feed; then the article pages of full-text feeds."""
@@ -236,7 +237,9 @@ class _Pass:
         slots = asyncio.Semaphore(self._processor.backlog)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as storage:
             writing = self._pool.writing if self._pool is not None else nullcontext()
-            self._batch = _NotModifiedBatch(self._processor, storage, writing)
+            self._report = self._reported(storage)
+            batch = _NotModifiedBatch(self._processor, storage, writing, self._report)
+            self._batch = batch
             async with self._fetcher:
                 pending = {asyncio.create_task(self._feed(f, slots, storage)) for f in self._feeds}
                 while pending:
@@ -244,9 +247,10 @@ class _Pass:
                     if self._stopped():
                         log.info("fetch pass stopped early: %d feeds left", len(pending))
                         # The 304s already downloaded are stored, and reported, first.
-                        await self._batch.drain()
+                        await batch.drain()
                         await _cancel(pending | self._pages)
                         return self._results
+                await batch.drain()  # no download is left: no 304 waits any longer
                 while self._pages:
                     _, self._pages = await asyncio.wait(self._pages, timeout=_STOP_POLL)
                     if self._stopped():
@@ -265,21 +269,26 @@ class _Pass:
             got = await self._download(feed)
             now = self._processor.now()
             unchanged = _not_modified(feed, got, now)
-            if unchanged is None:
-                result, wanted = await self._store(feed, got, now, storage)
-        self._open -= 1
-        if unchanged is not None:
-            # A 304 holds no body: it waits for its batch without a download slot.
-            stored = self._batch.add(feed, unchanged, now, flush=self._open == 0)
-            result, wanted = await stored
-        elif self._open == 0:
-            self._batch.flush()  # the last download is done: no 304 waits any longer
-        self._pages.update(
-            asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
-        )
-        self._results.append(result)
-        if self._progress is not None:
-            self._progress(result, len(self._results), len(self._feeds))
+            if unchanged is not None:
+                # A 304 holds no body: its slot is free at once, and it is reported when its
+                # batch is stored.
+                self._batch.add(feed, unchanged, now)
+                return
+            result, wanted = await self._store(feed, got, now, storage)
+        self._report(feed, result, wanted)
+
+    def _reported(self, storage: ThreadPoolExecutor) -> Callable[[Feed, FeedResult, Pages], None]:
+        """What to do once a feed is stored: fetch its new articles' pages, report it."""
+
+        def report(feed: Feed, result: FeedResult, wanted: Pages) -> None:
+            self._pages.update(
+                asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
+            )
+            self._results.append(result)
+            if self._progress is not None:
+                self._progress(result, len(self._results), len(self._feeds))
+
+        return report
 
     async def _store(
         self,
@@ -369,11 +378,11 @@ class _NotModifiedBatch:
 
     A pass where every feed answers 304 spent more on a transaction per feed (and, in a large
     pass, on handing each feed to a worker process) than on its requests. Here 304s wait until
-    ``NOT_MODIFIED_BATCH`` of them are in, or ``NOT_MODIFIED_WAIT`` seconds have passed, or no
-    download is left, and are stored by the storage thread in one transaction. Each feed is
-    reported once its batch is committed, so a pass still ends with every feed's state stored;
-    a process killed mid-pass loses at most the 304s of one batch, which the next pass fetches
-    again (their validators are unchanged).
+    ``NOT_MODIFIED_BATCH`` of them are in, or ``NOT_MODIFIED_WAIT`` seconds have passed, or
+    the pass drains them (no download left, or a stop), and the storage thread stores each
+    batch in one transaction. A feed is reported once its batch is committed, so a pass still
+    ends with every feed's state stored; a process killed mid-pass loses only the 304s not yet
+    committed, which the next pass fetches again (their validators are unchanged).
     """
 
     def __init__(
@@ -381,29 +390,23 @@ class _NotModifiedBatch:
         processor: _Processor,
         storage: ThreadPoolExecutor,
         writing: AbstractContextManager[object],
+        report: Callable[[Feed, FeedResult, Pages], None],
     ) -> None:
         self._processor = processor
         self._storage = storage
         self._writing = writing
+        self._report = report
         self._pending: list[tuple[Feed, Prepared, datetime]] = []
-        self._waiting: list[asyncio.Future[Reported]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._jobs: set[asyncio.Future[list[Reported]]] = set()
 
-    def add(
-        self, feed: Feed, prepared: Prepared, now: datetime, *, flush: bool
-    ) -> asyncio.Future[Reported]:
-        """Queue a 304; the future gives its result once stored. ``flush``: store the batch
-        now (no other download is under way)."""
-        loop = asyncio.get_running_loop()
-        reported: asyncio.Future[Reported] = loop.create_future()
+    def add(self, feed: Feed, prepared: Prepared, now: datetime) -> None:
+        """Queue a 304 for storing."""
         self._pending.append((feed, prepared, now))
-        self._waiting.append(reported)
-        if flush or len(self._pending) >= NOT_MODIFIED_BATCH:
+        if len(self._pending) >= NOT_MODIFIED_BATCH:
             self.flush()
         elif self._timer is None:
-            self._timer = loop.call_later(NOT_MODIFIED_WAIT, self.flush)
-        return reported
+            self._timer = asyncio.get_running_loop().call_later(NOT_MODIFIED_WAIT, self.flush)
 
     def flush(self) -> None:
         """Start storing the queued 304s (on the storage thread)."""
@@ -412,35 +415,32 @@ class _NotModifiedBatch:
             self._timer = None
         if not self._pending:
             return
-        batch, waiting = self._pending, self._waiting
-        self._pending, self._waiting = [], []
-        loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(self._storage, self._store, batch)
+        batch, self._pending = self._pending, []
+        job = asyncio.get_running_loop().run_in_executor(self._storage, self._store, batch)
         self._jobs.add(job)
-        job.add_done_callback(lambda done: self._settle(done, waiting))
+        job.add_done_callback(lambda done: self._settle(done, batch))
 
     async def drain(self) -> None:
-        """Store what is queued and wait until every batch is stored."""
+        """Store what is queued, and return once every batch is stored and reported."""
         self.flush()
-        if self._jobs:
-            await asyncio.wait(self._jobs)
+        while self._jobs:
+            await asyncio.wait(set(self._jobs))
 
     def _store(self, batch: list[tuple[Feed, Prepared, datetime]]) -> list[Reported]:
         with self._writing:
             return self._processor.store_not_modified(batch)
 
     def _settle(
-        self, job: asyncio.Future[list[Reported]], waiting: list[asyncio.Future[Reported]]
+        self, job: asyncio.Future[list[Reported]], batch: list[tuple[Feed, Prepared, datetime]]
     ) -> None:
         self._jobs.discard(job)
-        error = job.exception() if not job.cancelled() else asyncio.CancelledError()
-        for n, reported in enumerate(waiting):
-            if reported.done():  # its feed's task was cancelled meanwhile
-                continue
-            if error is not None:
-                reported.set_exception(error)
-            else:
-                reported.set_result(job.result()[n])
+        if job.cancelled() or job.exception() is not None:
+            # store_not_modified records each feed's own failure; this is a bug: say so.
+            error = None if job.cancelled() else job.exception()
+            log.error("a batch of %d 304s was not stored", len(batch), exc_info=error)
+            return
+        for (feed, _, _), (result, wanted) in zip(batch, job.result(), strict=True):
+            self._report(feed, result, wanted)
 
 
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import h11
 import httpx
@@ -253,7 +253,7 @@ class Fetcher:
         try:
             connection = await self._pool.connection(target)
         except (OSError, ConnectTimeout, UnicodeError, ValueError, OverflowError) as exc:
-            raise _connect_error(exc, target.host) from None
+            raise _connect_error(exc, _shown_host(url)) from None
         reusable = False
         try:
             try:
@@ -266,7 +266,7 @@ class Fetcher:
                 body = await self._read_body(connection, head)
             reusable = connection.finish()
         except (OSError, h11.RemoteProtocolError, ServerDisconnected) as exc:
-            raise _broken(exc, target.host) from None
+            raise _broken(exc, _shown_host(url)) from None
         finally:
             self._pool.release(connection, reusable=reusable)
         response = FetchResponse(
@@ -385,6 +385,11 @@ async def _refuse_private(host: str, port: int | None) -> None:
                 f"refused to fetch {host}: it resolves to the non-public address {address}",
                 kind="refused_address",
             )
+
+
+def _shown_host(url: str) -> str:
+    """The host as error messages name it (as typed, in lower case; the URL if none)."""
+    return urlsplit(url).hostname or url
 
 
 def _connect_error(exc: BaseException, host: str) -> FetchError:

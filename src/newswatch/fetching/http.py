@@ -396,10 +396,9 @@ def _connect_error(exc: BaseException, host: str) -> FetchError:
     """Why a connection to ``host`` could not be made, in newswatch's terms."""
     if isinstance(exc, ConnectTimeout):
         return FetchError(f"timed out talking to {host} (ConnectTimeout)", kind="timeout")
-    if isinstance(exc, socket.gaierror):
+    if isinstance(exc, socket.gaierror | UnicodeError):
+        # UnicodeError: the resolver's IDNA codec refuses the name (a label over 63 characters)
         return FetchError(f"DNS lookup failed for {host}", kind="dns")
-    if isinstance(exc, UnicodeError):  # IDNA refuses the name (a label over 63 characters...)
-        return FetchError(f"invalid host name {host!r}", kind="url")
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = f"certificate verify failed: {exc.verify_message}"
         return FetchError(f"cannot connect to {host}: {reason}", kind="connect")

@@ -1,7 +1,7 @@
 """Downloading feeds and pages over HTTP, politely and within limits.
 
 ``Fetcher`` sends its GETs with ``wire`` (HTTP/1.1 parsed by h11, idle connections reused;
-about a seventh of httpx's CPU per request, which mattered for passes where every feed answers
+about a sixth of httpx's CPU per request, which mattered for passes where every feed answers
 304). It follows at most ``max_redirects`` redirects itself (so it can tell permanent ones from
 temporary ones and refuse loops), sends conditional headers, caps the body while reading it —
 after decompression, so a gzip bomb stops at the cap — and bounds every request in total time,

@@ -4,7 +4,7 @@
 of CPU per conditional GET on a loopback server: URL objects built twice, request and response
 models, header merging, and the transport layers of httpx and httpcore. A pass over a thousand
 feeds that all answer 304 spent most of its time there. Here a GET is a list of header byte
-strings handed to h11 and the answer is h11's events, about a seventh of that cost.
+strings handed to h11 and the answer is h11's events, about a sixth of that cost (0.27 ms).
 
 This module knows nothing of redirects, limits, decoding or time budgets: ``Fetcher`` keeps
 those. It raises the builtin errors of the socket layer (``OSError`` and its subclasses,

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -26,7 +27,7 @@ from newswatch.config import FetchConfig
 from newswatch.fetching.fulltext import extract_main_text, is_private_host
 from newswatch.fetching.http import USER_AGENT, Fetcher, FetchError, FetchResponse
 from newswatch.fetching.policy import Failure, decide
-from newswatch.model import Feed, FeedStatus, TopicDefinition
+from newswatch.model import Feed, FeedStatus, IngestResult, TopicDefinition
 from newswatch.prepare import (
     POOL_MIN_FEEDS,
     Prepared,
@@ -184,6 +185,15 @@ def _start_pool(
 
 #: How often a running pass looks at its stop flag.
 _STOP_POLL = 0.2
+#: 304s stored per transaction, at most, and how long the first of a batch waits for others
+#: while downloads are still under way (a batch is stored at once when none are).
+NOT_MODIFIED_BATCH = 100
+NOT_MODIFIED_WAIT = 0.25
+
+#: New articles whose page to fetch (full-text feeds): their ids and links.
+Pages = list[tuple[int, str]]
+#: A feed's result, and its pages to fetch.
+Reported = tuple[FeedResult, Pages]
 
 
 def make_fetcher(settings: FetchConfig) -> Fetcher:
@@ -218,6 +228,8 @@ class _Pass:
         self._stop = stop
         self._results: list[FeedResult] = []
         self._pages: set[asyncio.Task[None]] = set()
+        self._batch: _NotModifiedBatch | None = None
+        self._report: Callable[[Feed, FeedResult, Pages], None] = lambda *_: None
 
     async def run(self) -> list[FeedResult]:
         """Fetch, prepare and store every feed; then the article pages of full-text feeds."""
@@ -225,14 +237,21 @@ class _Pass:
         # bounded however many feeds the pass has and however far storage lags behind.
         slots = asyncio.Semaphore(self._processor.backlog)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newswatch-store") as storage:
+            writing = self._pool.writing if self._pool is not None else nullcontext()
+            self._report = self._reported(storage)
+            batch = _NotModifiedBatch(self._processor, storage, writing, self._report)
+            self._batch = batch
             async with self._fetcher:
                 pending = {asyncio.create_task(self._feed(f, slots, storage)) for f in self._feeds}
                 while pending:
                     _, pending = await asyncio.wait(pending, timeout=_STOP_POLL)
                     if self._stopped():
                         log.info("fetch pass stopped early: %d feeds left", len(pending))
+                        # The 304s already downloaded are stored, and reported, first.
+                        await batch.drain()
                         await _cancel(pending | self._pages)
                         return self._results
+                await batch.drain()  # no download is left: no 304 waits any longer
                 while self._pages:
                     _, self._pages = await asyncio.wait(self._pages, timeout=_STOP_POLL)
                     if self._stopped():
@@ -246,25 +265,48 @@ class _Pass:
     async def _feed(
         self, feed: Feed, slots: asyncio.Semaphore, storage: ThreadPoolExecutor
     ) -> None:
-        loop = asyncio.get_running_loop()
+        assert self._batch is not None
         async with slots:
             got = await self._download(feed)
             now = self._processor.now()
-            stored = await self._in_worker(feed, got, now)
-            if isinstance(stored, Stored):
-                result, wanted = self._processor.report(feed, stored)
-            elif stored is None:  # no worker processes: prepared and stored on one thread
-                job = loop.run_in_executor(storage, self._processor.process, feed, got, now)
-                result, wanted = await job
-            else:  # the feed's crash, recorded as its error
-                job = loop.run_in_executor(storage, self._processor.store, feed, stored, now)
-                result, wanted = await job
-        self._pages.update(
-            asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
-        )
-        self._results.append(result)
-        if self._progress is not None:
-            self._progress(result, len(self._results), len(self._feeds))
+            unchanged = _not_modified(feed, got, now)
+            if unchanged is not None:
+                # A 304 holds no body: its slot is free at once, and it is reported when its
+                # batch is stored.
+                self._batch.add(feed, unchanged, now)
+                return
+            result, wanted = await self._store(feed, got, now, storage)
+        self._report(feed, result, wanted)
+
+    def _reported(self, storage: ThreadPoolExecutor) -> Callable[[Feed, FeedResult, Pages], None]:
+        """What to do once a feed is stored: fetch its new articles' pages, report it."""
+
+        def report(feed: Feed, result: FeedResult, wanted: Pages) -> None:
+            self._pages.update(
+                asyncio.create_task(self._full_text(feed, i, u, storage)) for i, u in wanted
+            )
+            self._results.append(result)
+            if self._progress is not None:
+                self._progress(result, len(self._results), len(self._feeds))
+
+        return report
+
+    async def _store(
+        self,
+        feed: Feed,
+        got: FetchResponse | FetchError,
+        now: datetime,
+        storage: ThreadPoolExecutor,
+    ) -> Reported:
+        """Prepare and store one download, in a worker process or on the storage thread."""
+        loop = asyncio.get_running_loop()
+        stored = await self._in_worker(feed, got, now)
+        if isinstance(stored, Stored):
+            return self._processor.report(feed, stored)
+        if stored is None:  # no worker processes: prepared and stored on one thread
+            return await loop.run_in_executor(storage, self._processor.process, feed, got, now)
+        # the feed's crash, recorded as its error
+        return await loop.run_in_executor(storage, self._processor.store, feed, stored, now)
 
     async def _download(self, feed: Feed) -> FetchResponse | FetchError:
         try:
@@ -321,6 +363,87 @@ class _Pass:
             log.exception("full text failed: url=%s", url)
 
 
+def _not_modified(feed: Feed, got: FetchResponse | FetchError, now: datetime) -> Prepared | None:
+    """The prepared download when it is a plain 304 (stored in a batch), else None."""
+    if isinstance(got, FetchError) or got.status != 304:
+        return None
+    try:
+        prepared = prepare(feed, got, now)
+    except Exception:  # left to the usual path, whose per-feed boundary records it
+        return None
+    return prepared if prepared.kind == "not_modified" else None
+
+
+class _NotModifiedBatch:
+    """304s stored together: one transaction for many feeds instead of one each.
+
+    A pass where every feed answers 304 spent more on a transaction per feed (and, in a large
+    pass, on handing each feed to a worker process) than on its requests. Here 304s wait until
+    ``NOT_MODIFIED_BATCH`` of them are in, or ``NOT_MODIFIED_WAIT`` seconds have passed, or
+    the pass drains them (no download left, or a stop), and the storage thread stores each
+    batch in one transaction. A feed is reported once its batch is committed, so a pass still
+    ends with every feed's state stored; a process killed mid-pass loses only the 304s not yet
+    committed, which the next pass fetches again (their validators are unchanged).
+    """
+
+    def __init__(
+        self,
+        processor: _Processor,
+        storage: ThreadPoolExecutor,
+        writing: AbstractContextManager[object],
+        report: Callable[[Feed, FeedResult, Pages], None],
+    ) -> None:
+        self._processor = processor
+        self._storage = storage
+        self._writing = writing
+        self._report = report
+        self._pending: list[tuple[Feed, Prepared, datetime]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._jobs: set[asyncio.Future[list[Reported]]] = set()
+
+    def add(self, feed: Feed, prepared: Prepared, now: datetime) -> None:
+        """Queue a 304 for storing."""
+        self._pending.append((feed, prepared, now))
+        if len(self._pending) >= NOT_MODIFIED_BATCH:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(NOT_MODIFIED_WAIT, self.flush)
+
+    def flush(self) -> None:
+        """Start storing the queued 304s (on the storage thread)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        job = asyncio.get_running_loop().run_in_executor(self._storage, self._store, batch)
+        self._jobs.add(job)
+        job.add_done_callback(lambda done: self._settle(done, batch))
+
+    async def drain(self) -> None:
+        """Store what is queued, and return once every batch is stored and reported."""
+        self.flush()
+        while self._jobs:
+            await asyncio.wait(set(self._jobs))
+
+    def _store(self, batch: list[tuple[Feed, Prepared, datetime]]) -> list[Reported]:
+        with self._writing:
+            return self._processor.store_not_modified(batch)
+
+    def _settle(
+        self, job: asyncio.Future[list[Reported]], batch: list[tuple[Feed, Prepared, datetime]]
+    ) -> None:
+        self._jobs.discard(job)
+        if job.cancelled() or job.exception() is not None:
+            # store_not_modified records each feed's own failure; this is a bug: say so.
+            error = None if job.cancelled() else job.exception()
+            log.error("a batch of %d 304s was not stored", len(batch), exc_info=error)
+            return
+        for (feed, _, _), (result, wanted) in zip(batch, job.result(), strict=True):
+            self._report(feed, result, wanted)
+
+
 async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
@@ -366,6 +489,38 @@ class _Processor:
         pass goes on with the others.
         """
         return self._persist(feed, prepared, now)
+
+    def store_not_modified(
+        self, batch: Sequence[tuple[Feed, Prepared, datetime]]
+    ) -> list[Reported]:
+        """Store a batch of 304s in one transaction; the result of each.
+
+        When the batch cannot be stored (a feed removed meanwhile, a database error), each
+        feed is stored alone, so only the feeds at fault end with an error.
+        """
+        default_interval = self._settings.default_interval
+        try:
+            decided = [
+                (
+                    feed,
+                    prepared,
+                    now,
+                    decide(feed, prepared.outcome, now=now, default_interval=default_interval),
+                )
+                for feed, prepared, now in batch
+            ]
+            self._storage.record_fetches(
+                [(feed.id, update, now) for feed, _, now, update in decided]
+            )
+        except Exception as exc:
+            log.warning("a batch of 304s failed, storing them one by one: %s", exc)
+            return [self._persist(feed, prepared, now) for feed, prepared, now in batch]
+        return [
+            self.report(
+                feed, Stored(prepared.kind, prepared.outcome, update.status, (), IngestResult(), [])
+            )
+            for feed, prepared, _, update in decided
+        ]
 
     def _persist(
         self, feed: Feed, prepared: Prepared | BaseException, now: datetime

@@ -234,6 +234,9 @@ class PreparePool:
         # Workers take turns to write, through this lock: one waiting for SQLite's own lock
         # would sleep in steps of up to 100 ms, one waiting here wakes when it is free.
         writing = context.Lock()
+        #: Held by whoever writes to the database during the pass: the workers, and the main
+        #: process when it stores a batch of 304s.
+        self.writing: AbstractContextManager[object] = writing
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,

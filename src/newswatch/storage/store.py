@@ -12,15 +12,29 @@ Rules every method keeps:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
-from sqlalchemy import Engine, Row, Select, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, NoResultFound, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -292,6 +306,16 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 )
         with self._transaction() as session:
             return [feed_of(row, 0) for row in session.scalars(query)]
+
+    def record_fetches(self, fetches: Sequence[tuple[int, FeedUpdate, datetime]]) -> None:
+        """Store several fetches that brought no articles (304s), in one transaction: each
+        feed's new state, written as ``record_fetch`` would, at its own fetch time.
+
+        Raises:
+            NoResultFound: one of the feeds is gone; none of the batch is stored.
+        """
+        with self._transaction() as session:
+            _apply_feed_updates(session, fetches)
 
     def record_fetch(
         self,
@@ -846,6 +870,42 @@ def _copy_content(row: ArticleRow, article: Article) -> None:
 
 def _apply_feed_update(session: Session, feed_id: int, state: FeedUpdate, now: datetime) -> None:
     """Write a feed's state after a fetch (one UPDATE: a 304 is this and nothing else)."""
+    _apply_feed_updates(session, [(feed_id, state, now)])
+
+
+def _apply_feed_updates(
+    session: Session, fetches: Sequence[tuple[int, FeedUpdate, datetime]]
+) -> None:
+    """Write feeds' states after fetches: one executemany per set of columns written.
+
+    The statement is built once per set of columns and its values are bound per row: an ORM
+    ``update(...).values(...)`` with the values inline cost about 1.5 ms of CPU per feed
+    (coercing and cache-keying every value), more than the UPDATE itself.
+
+    Raises:
+        NoResultFound: a feed is gone.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for feed_id, state, now in fetches:
+        values = _feed_state_values(state, now)
+        row = {f"new_{name}": value for name, value in values.items()}
+        row["feed_id"] = feed_id
+        groups.setdefault(tuple(values), []).append(row)
+    for names, rows in groups.items():
+        done = session.execute(_feed_state_update(names), rows)
+        written = done.rowcount  # type: ignore[attr-defined]
+        if len(rows) == 1 or session.get_bind().dialect.supports_sane_multi_rowcount:
+            complete = written == len(rows)
+        else:
+            ids = [row["feed_id"] for row in rows]
+            found = session.scalar(select(func.count()).where(FeedRow.id.in_(ids)))
+            complete = found == len(rows)
+        if not complete:
+            missing = sorted(str(row["feed_id"]) for row in rows)
+            raise NoResultFound(f"no feed with id {', '.join(missing)}")
+
+
+def _feed_state_values(state: FeedUpdate, now: datetime) -> dict[str, object]:
     values: dict[str, object] = {name: getattr(state, name) for name in _FEED_UPDATE_FIELDS}
     values |= {
         "status": state.status.value,
@@ -855,14 +915,19 @@ def _apply_feed_update(session: Session, feed_id: int, state: FeedUpdate, now: d
     }
     if state.last_error:
         values["last_error_at"] = now
-    done = session.execute(
-        update(FeedRow)
-        .where(FeedRow.id == feed_id)
-        .values(values)
-        .execution_options(synchronize_session=False)
+    return values
+
+
+@functools.cache
+def _feed_state_update(names: tuple[str, ...]) -> Update:
+    """``UPDATE feeds SET <names> WHERE id = :feed_id``, values bound as ``new_<name>``."""
+    table = cast(Table, FeedRow.__table__)
+    columns = table.c
+    return (
+        update(table)
+        .where(columns.id == bindparam("feed_id", type_=columns.id.type))
+        .values({name: bindparam(f"new_{name}", type_=columns[name].type) for name in names})
     )
-    if not done.rowcount:  # type: ignore[attr-defined]
-        raise NoResultFound(f"no feed with id {feed_id}")
 
 
 def _update_articles(session: Session, changes: list[dict[str, object]]) -> None:

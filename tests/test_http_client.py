@@ -310,7 +310,7 @@ def self_signed_server(tmp_path: Path) -> Iterator[str]:
     """An HTTPS server on 127.0.0.1 whose certificate no CA signed (made by ``openssl``)."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl is needed to make a certificate")
+        pytest.skip(reason="openssl is needed to make a self-signed certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         [

@@ -57,6 +57,19 @@ def normalised(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def monitor_of(
+    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str
+) -> Callable[..., Monitor]:
+    """A monitor of one feed that answers with these routes in turn (the last one repeats)."""
+
+    def make(*routes: Route, path: str = "/feed.xml") -> Monitor:
+        url = feed_server.route(path, responses=list(routes))
+        return build(database_url, [{"url": url}])
+
+    return make
+
+
 def _stored(monitor: Monitor) -> dict[str, tuple[object, ...]]:
     return {
         a.entry_key: (a.id, a.title, a.content_text, a.fingerprint, a.simhash, a.source_hash)
@@ -65,23 +78,17 @@ def _stored(monitor: Monitor) -> dict[str, tuple[object, ...]]:
 
 
 def test_only_new_and_changed_entries_are_normalised(
-    feed_server: FeedServer,
-    build: Callable[..., Monitor],
-    database_url: str,
+    monitor_of: Callable[..., Monitor],
     clock: Clock,
     normalised: list[str],
 ) -> None:
-    url = feed_server.route(
-        "/feed.xml",
-        responses=[
-            Route(body=rss_document(_items(5))),
-            # The same entries; only the channel changed (a new title), so the body differs.
-            Route(body=rss_document(_items(5), title="Example news, updated")),
-            # One entry corrected, one new one on top.
-            Route(body=rss_document(_items(6, edited=2)[::-1])),
-        ],
+    monitor = monitor_of(
+        Route(body=rss_document(_items(5))),
+        # The same entries; only the channel changed (a new title), so the body differs.
+        Route(body=rss_document(_items(5), title="Example news, updated")),
+        # One entry corrected, one new one on top.
+        Route(body=rss_document(_items(6, edited=2)[::-1])),
     )
-    monitor = build(database_url, [{"url": url}])
 
     assert monitor.fetch().new_articles == 5
     assert sorted(normalised) == [f"g{n}" for n in range(5)]
@@ -108,21 +115,16 @@ def test_only_new_and_changed_entries_are_normalised(
 
 
 def test_articles_stored_before_source_hashes_get_theirs(
-    feed_server: FeedServer,
-    build: Callable[..., Monitor],
+    monitor_of: Callable[..., Monitor],
     database_url: str,
     clock: Clock,
     normalised: list[str],
 ) -> None:
-    url = feed_server.route(
-        "/feed.xml",
-        responses=[
-            Route(body=rss_document(_items(3))),
-            Route(body=rss_document(_items(3), title="Second fetch")),
-            Route(body=rss_document(_items(3), title="Third fetch")),
-        ],
+    monitor = monitor_of(
+        Route(body=rss_document(_items(3))),
+        Route(body=rss_document(_items(3), title="Second fetch")),
+        Route(body=rss_document(_items(3), title="Third fetch")),
     )
-    monitor = build(database_url, [{"url": url}])
     monitor.fetch()
     first = _stored(monitor)
     # As a database from before migration 0006 has them.
@@ -145,23 +147,17 @@ def test_articles_stored_before_source_hashes_get_theirs(
 
 
 def test_a_duplicate_key_keeps_its_first_entry_when_that_one_is_unchanged(
-    feed_server: FeedServer,
-    build: Callable[..., Monitor],
-    database_url: str,
+    monitor_of: Callable[..., Monitor],
     clock: Clock,
     normalised: list[str],
 ) -> None:
     items = _items(2)
-    url = feed_server.route(
-        "/feed.xml",
-        responses=[
-            Route(body=rss_document(items)),
-            # The first g1 is as stored; a second g1 with other text follows it. Normalising
-            # everything keeps the first one, so nothing changes.
-            Route(body=rss_document([*items, _items(2, edited=1)[1]], title="Again")),
-        ],
+    monitor = monitor_of(
+        Route(body=rss_document(items)),
+        # The first g1 is as stored; a second g1 with other text follows it. Normalising
+        # everything keeps the first one, so nothing changes.
+        Route(body=rss_document([*items, _items(2, edited=1)[1]], title="Again")),
     )
-    monitor = build(database_url, [{"url": url}])
     monitor.fetch()
     first = _stored(monitor)
 
@@ -198,22 +194,18 @@ def _texts(monitor: Monitor) -> dict[str, str]:
 
 
 def test_an_entry_matched_under_a_new_guid_does_not_hide_its_old_guid(
-    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+    monitor_of: Callable[..., Monitor], clock: Clock
 ) -> None:
     first = ("g1", "Talks resume", LINK, "First version.")
     rotated = ("g2", "Talks resume", LINK, "First version.")  # same entry, GUID changed
     corrected = ("g1", "Talks resume", LINK, "Corrected version.")
-    url = feed_server.route(
-        "/feed.xml",
-        responses=[
-            Route(body=rss_document([first])),
-            Route(body=rss_document([rotated], title="2")),
-            # Both GUIDs now: g1 corrected, g2 as it was. Normalising everything updates g1
-            # and stores g2 as a new article (g1 is in the document, so g2 is not g1 again).
-            Route(body=rss_document([rotated, corrected], title="3")),
-        ],
+    monitor = monitor_of(
+        Route(body=rss_document([first])),
+        Route(body=rss_document([rotated], title="2")),
+        # Both GUIDs now: g1 corrected, g2 as it was. Normalising everything updates g1
+        # and stores g2 as a new article (g1 is in the document, so g2 is not g1 again).
+        Route(body=rss_document([rotated, corrected], title="3")),
     )
-    monitor = build(database_url, [{"url": url}])
     monitor.fetch()
     clock.advance(hours=1)
     monitor.fetch()
@@ -224,28 +216,24 @@ def test_an_entry_matched_under_a_new_guid_does_not_hide_its_old_guid(
 
 
 def test_a_duplicate_guid_stays_a_duplicate_when_its_first_entry_is_known_under_another_key(
-    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+    monitor_of: Callable[..., Monitor], clock: Clock
 ) -> None:
-    url = feed_server.route(
-        "/feed.xml",
-        responses=[
-            Route(body=rss_document([("g3", "Talks resume", LINK, "Body one.")])),
-            # g1 is taken for g3 under a new GUID (g3 left the document): row guid:g3 gets
-            # g1's text, and g1's source hash.
-            Route(body=rss_document([("g1", "Talks resume", LINK, "Body three.")], title="2")),
-            # g1 as before, then a second g1: the first one wins, nothing new is stored.
-            Route(
-                body=rss_document(
-                    [
-                        ("g1", "Talks resume", LINK, "Body three."),
-                        ("g1", "Talks resume, updated", LINK, "Body three."),
-                    ],
-                    title="3",
-                )
-            ),
-        ],
+    monitor = monitor_of(
+        Route(body=rss_document([("g3", "Talks resume", LINK, "Body one.")])),
+        # g1 is taken for g3 under a new GUID (g3 left the document): row guid:g3 gets
+        # g1's text, and g1's source hash.
+        Route(body=rss_document([("g1", "Talks resume", LINK, "Body three.")], title="2")),
+        # g1 as before, then a second g1: the first one wins, nothing new is stored.
+        Route(
+            body=rss_document(
+                [
+                    ("g1", "Talks resume", LINK, "Body three."),
+                    ("g1", "Talks resume, updated", LINK, "Body three."),
+                ],
+                title="3",
+            )
+        ),
     )
-    monitor = build(database_url, [{"url": url}])
     monitor.fetch()
     clock.advance(hours=1)
     monitor.fetch()
@@ -257,11 +245,11 @@ def test_a_duplicate_guid_stays_a_duplicate_when_its_first_entry_is_known_under_
 
 
 def test_an_entry_changed_only_in_its_date_does_not_rewrite_its_row_on_every_fetch(
-    feed_server: FeedServer, build: Callable[..., Monitor], database_url: str, clock: Clock
+    monitor_of: Callable[..., Monitor], clock: Clock
 ) -> None:
-    """Feeds that stamp every entry with the build time (or redirect to a signed URL, which
-    is in the hash as the document's address) change every entry's hash on every fetch; the
-    stored articles do not change, and before source hashes nothing was written."""
+    """Feeds that stamp every entry with the build time change every entry on every fetch
+    in nothing that is stored: before source hashes nothing was written, and nothing may be
+    now (dates are not in the hash, and a hash is only written where one is missing)."""
 
     def document(stamp: str) -> bytes:
         items = [
@@ -277,17 +265,16 @@ def test_an_entry_changed_only_in_its_date_does_not_rewrite_its_row_on_every_fet
         feed = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items}
         return json.dumps(feed).encode()
 
-    url = feed_server.route(
-        "/feed.json",
-        responses=[
+    monitor = monitor_of(
+        *[
             Route(
                 body=document(f"2026-01-01T0{n}:00:00Z"),
                 headers={"Content-Type": "application/feed+json"},
             )
             for n in range(3)
         ],
+        path="/feed.json",
     )
-    monitor = build(database_url, [{"url": url}])
     monitor.fetch()
     writes: list[int] = []
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -293,3 +295,20 @@ def test_a_reopened_database_keeps_its_index(database_url: str) -> None:
     with open_storage(database_url) as storage:
         hits = storage.search_articles(parse_search("sourdough"))
         assert [hit.article.title for hit in hits] == ["Local bakery wins bread award"]
+
+
+def test_searching_waits_for_no_writer(tmp_path: Path) -> None:
+    # A search or an export reads only: on SQLite it must neither wait for the daemon's write
+    # transaction nor hold up the daemon while it reads.
+    url = f"sqlite:///{tmp_path}/search.db"
+    with open_storage(url) as storage:
+        fill(storage, url)
+        writer = sqlite3.connect(tmp_path / "search.db", isolation_level=None, timeout=0)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            hits = storage.search_articles(parse_search("sourdough"))
+            assert [hit.article.title for hit in hits] == ["Local bakery wins bread award"]
+            assert len(list(storage.iter_articles())) == len(CORPUS)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()

@@ -107,7 +107,7 @@ class ArticleSearch:
 
     _engine: Engine
 
-    def _transaction(self) -> AbstractContextManager[Session]:
+    def _reading(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
     def search_articles(
@@ -120,7 +120,7 @@ class ArticleSearch:
         ``RANKED_MATCHES`` articles match, the best are taken from the newest that many.
         """
         conditions = _conditions(filters or ArticleFilter())
-        with self._transaction() as session:
+        with self._reading() as session:
             if self._engine.dialect.name == "sqlite":
                 rows = _search_sqlite(session, query, conditions, limit)
             else:
@@ -142,7 +142,7 @@ class ArticleSearch:
         query = (
             _records_query(filters or ArticleFilter()).order_by(ArticleRow.id.desc()).limit(limit)
         )
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(query).all()
             topics = _topics_for(session, [row.id for row in rows])
             return [_record(row, topics) for row in rows]
@@ -158,7 +158,7 @@ class ArticleSearch:
         base = _records_query(filters or ArticleFilter()).order_by(ArticleRow.id).limit(batch)
         after = 0
         while True:
-            with self._transaction() as session:
+            with self._reading() as session:
                 rows = session.execute(base.where(ArticleRow.id > after)).all()
                 topics = _topics_for(session, [row.id for row in rows])
                 records = [_record(row, topics) for row in rows]
@@ -169,7 +169,7 @@ class ArticleSearch:
 
     def topic_known(self, slug: str) -> bool:
         """Whether a topic with ``slug`` was ever recorded (configured now or before)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return session.scalar(select(TopicRow.id).where(TopicRow.slug == slug)) is not None
 
 

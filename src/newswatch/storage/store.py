@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple, TypeVar, cast
@@ -173,28 +173,23 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         return before, self.revision()
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
+    def _transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A transaction; ``read_only``: one that only reads, which on SQLite takes no write
+        lock, so it neither waits for a writer nor holds one up (a worker looking up a feed's
+        entries while another worker stores its feed, a search beside the daemon)."""
         try:
             with self._sessions() as session, session.begin():
+                if read_only:
+                    session.connection(execution_options={READ_ONLY: True})
                 yield session
         except OperationalError as exc:
             raise DatabaseUnavailableError(
                 f"database {self.url} failed: {_db_reason(exc)}"
             ) from None
 
-    @contextmanager
-    def _reading(self) -> Iterator[Session]:
-        """A transaction that only reads: on SQLite it takes no write lock, so it neither waits
-        for a writer nor holds one up (a worker looking up a feed's entries while another
-        worker stores its feed)."""
-        try:
-            with self._sessions() as session, session.begin():
-                session.connection(execution_options={READ_ONLY: True})
-                yield session
-        except OperationalError as exc:
-            raise DatabaseUnavailableError(
-                f"database {self.url} failed: {_db_reason(exc)}"
-            ) from None
+    def _reading(self) -> AbstractContextManager[Session]:
+        """``_transaction(read_only=True)``."""
+        return self._transaction(read_only=True)
 
     # -- feeds ------------------------------------------------------------------------------
 

@@ -14,8 +14,12 @@ import yaml
 
 from newswatch.errors import ConfigError
 
+#: libyaml's parser when PyYAML was built with it: about ten times faster than the pure-Python
+#: one, which took most of the time of every command on a config with a thousand feeds.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """A safe loader that rejects duplicate mapping keys."""
 
 

@@ -8,14 +8,18 @@ received messages (parsed with ``email``), and what the ledger says.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
 from builders import Clock
 from newsroom import Newsroom, ledger_items, parts, started
+from newswatch.app import make_monitor
+from newswatch.config import load_config
 
 # -- the user's first digest ------------------------------------------------------------------
 
@@ -122,6 +126,41 @@ def test_preview_records_and_sends_nothing(
     assert monitor.storage.list_digests() == []
     assert newsroom.smtp.received == []
     assert not newsroom.digests_dir.exists()
+
+
+def test_preview_status_and_the_ledger_wait_for_no_writer(newsroom: Newsroom) -> None:
+    # Looking at what the daemon holds only reads: on SQLite, a preview or `status` must not
+    # queue for the write lock of a daemon storing a big fetch (nor hold the daemon up).
+    if not newsroom.database_url.startswith("sqlite"):
+        pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
+    monitor = started(newsroom)
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+    monitor.send_digests()
+    newsroom.publish("wire", "assets")
+    newsroom.fetch(monitor)
+    monitor.close()
+    path = newsroom.write_config(
+        None, database={"url": newsroom.database_url, "busy_timeout": "1s"}
+    )
+    monitor = make_monitor(load_config(path, environ={}), clock=newsroom.clock)
+    writer = sqlite3.connect(newsroom.database_url.removeprefix("sqlite:///"), timeout=0)
+    writer.isolation_level = None
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+
+        (preview,) = monitor.preview_digests()
+        report = monitor.status()
+        (sent,) = monitor.storage.list_digests()
+
+        assert "Frozen Russian assets" in preview.body.markdown
+        assert "Donbas" not in preview.body.markdown  # taken by the digest sent before
+        assert report.articles == 3
+        assert sent.article_count == 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        monitor.close()
 
 
 # -- schedules ---------------------------------------------------------------------------------

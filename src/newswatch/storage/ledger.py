@@ -59,6 +59,9 @@ class DigestLedger:
     def _transaction(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
+    def _reading(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
     # -- what may go into a digest -----------------------------------------------------------
 
     def digest_candidates(
@@ -89,7 +92,7 @@ class DigestLedger:
             ArticleTopicRow.topic_id == TopicRow.id,
             *match_filter,
         )
-        with self._transaction() as session:
+        with self._reading() as session:
             # The ids first, from ix_articles_ingested_live and the two lookups alone: most
             # articles of the window are unmatched or already sent, so their rows are not read.
             ids = list(
@@ -156,7 +159,7 @@ class DigestLedger:
     def story_members(self, story_ids: Sequence[int]) -> list[StoryMember]:
         """Every live article of the given stories, with its outlet, oldest first."""
         members: list[StoryMember] = []
-        with self._transaction() as session:
+        with self._reading() as session:
             for chunk in _chunks(sorted(set(story_ids))):
                 rows = session.execute(
                     select(
@@ -179,7 +182,7 @@ class DigestLedger:
 
     def topic_activity(self, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
         """``(topic slug, ingested_at)`` of every non-backlog match ingested in the window."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(
                 select(TopicRow.slug, ArticleRow.ingested_at)
                 .join(ArticleTopicRow, ArticleTopicRow.topic_id == TopicRow.id)
@@ -219,7 +222,7 @@ class DigestLedger:
         # Grouped outside: PostgreSQL would not see that a CASE with its own bound parameters
         # in GROUP BY is the one selected.
         counts: dict[str, list[int]] = {}
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(
                 select(matches.c.slug, matches.c.window, func.count()).group_by(
                     matches.c.slug, matches.c.window
@@ -236,7 +239,7 @@ class DigestLedger:
         What a digest's feed health needs: ``list_feeds`` counts each feed's articles from an
         index, and ORM rows cost more to build than these plain ones.
         """
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(
                 select(*FeedRow.__table__.columns)
                 .where(FeedRow.active.is_(True))
@@ -256,7 +259,7 @@ class DigestLedger:
             .where(per_feed, ArticleRow.ingested_at > since)
             .scalar_subquery()
         )
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(
                 select(FeedRow.id, recent, newest)
                 .where(FeedRow.active.is_(True))
@@ -351,13 +354,13 @@ class DigestLedger:
 
     def get_digest(self, digest_id: int) -> Digest | None:
         """A digest with its items (in rank order) and deliveries."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.get(DigestRow, digest_id)
             return None if row is None else digest_of(session, row)
 
     def digest_at(self, channel: str, period_end: datetime) -> Digest | None:
         """The digest of ``channel`` for the slot ending at ``period_end``, if one was built."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.scalar(
                 select(DigestRow).where(
                     DigestRow.channel == channel, DigestRow.period_end == period_end
@@ -367,7 +370,7 @@ class DigestLedger:
 
     def digest_body(self, digest_id: int) -> DigestBody | None:
         """What the digest looked like when it was built; ``None`` if it was not kept."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.get(DigestRow, digest_id)
             if row is None or row.body_markdown is None:
                 return None
@@ -384,7 +387,7 @@ class DigestLedger:
         Args:
             items: load its items too (a daily digest has thousands; where it ended needs none).
         """
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.scalar(
                 select(DigestRow)
                 .where(DigestRow.channel == channel)
@@ -395,7 +398,7 @@ class DigestLedger:
 
     def list_digests(self, channel: str | None = None, *, limit: int = 20) -> list[Digest]:
         """The newest digests (of one channel, or all), newest first, without their items."""
-        with self._transaction() as session:
+        with self._reading() as session:
             query = select(DigestRow).order_by(DigestRow.period_end.desc(), DigestRow.id.desc())
             if channel is not None:
                 query = query.where(DigestRow.channel == channel)
@@ -404,7 +407,7 @@ class DigestLedger:
 
     def digests_between(self, channel: str, start: datetime, end: datetime) -> int:
         """How many digests of ``channel`` end in ``[start, end)``."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return int(
                 session.scalar(
                     select(func.count()).where(
@@ -418,7 +421,7 @@ class DigestLedger:
 
     def delivery_target_taken(self, kind: str, target: str) -> bool:
         """Whether a digest already delivers (or delivered) to ``target`` (a file path)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return (
                 session.scalar(
                     select(DeliveryRow.id)
@@ -430,7 +433,7 @@ class DigestLedger:
 
     def unfinished_digests(self, channel: str) -> list[Digest]:
         """Digests of ``channel`` with a delivery still pending, oldest first."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.scalars(
                 select(DigestRow)
                 .where(

@@ -27,6 +27,9 @@ class DaemonSupport:
     def _transaction(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
+    def _reading(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
     # -- feed leases -------------------------------------------------------------------------
 
     def claim_due_feeds(
@@ -68,7 +71,7 @@ class DaemonSupport:
 
     def lease_owners(self) -> list[str]:
         """The workers holding leases now (expired or not)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return sorted(
                 set(
                     session.scalars(
@@ -112,7 +115,7 @@ class DaemonSupport:
 
     def daemons(self, since: datetime) -> list[DaemonInfo]:
         """Daemons that beat since ``since`` or have not said they stopped, newest first."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.scalars(
                 select(DaemonRow)
                 .where(or_(DaemonRow.heartbeat_at >= since, DaemonRow.stopped_at.is_(None)))

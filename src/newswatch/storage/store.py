@@ -261,12 +261,12 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         )
         if not include_inactive:
             query = query.where(FeedRow.active.is_(True))
-        with self._transaction() as session:
+        with self._reading() as session:
             return [feed_of(row, n) for row, n in session.execute(query)]
 
     def get_feed(self, url: str) -> Feed | None:
         """The feed declared with ``url``, or currently fetched from it."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.scalar(
                 select(FeedRow)
                 .where((FeedRow.declared_url == url) | (FeedRow.url == url))
@@ -541,13 +541,13 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def get_article(self, article_id: int) -> Article | None:
         """The stored article with ``article_id``, tombstones included."""
-        with self._transaction() as session:
+        with self._reading() as session:
             row = session.get(ArticleRow, article_id)
             return None if row is None else article_of(row)
 
     def count_articles(self) -> int:
         """How many articles are stored (tombstones excluded)."""
-        with self._transaction() as session:
+        with self._reading() as session:
             return (
                 session.scalar(
                     select(func.count())
@@ -580,7 +580,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def get_story(self, story_id: int) -> Story | None:
         """A story cluster with the ids of its articles, in ingestion order."""
-        with self._transaction() as session:
+        with self._reading() as session:
             story = session.get(StoryRow, story_id)
             return None if story is None else _story(session, story)
 
@@ -628,7 +628,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def list_topics(self) -> list[TopicDefinition]:
         """The active topics, by slug."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.scalars(
                 select(TopicRow).where(TopicRow.active.is_(True)).order_by(TopicRow.slug)
             )
@@ -677,7 +677,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
 
     def matches_for(self, article_id: int) -> list[TopicMatch]:
         """An article's topic matches, best score first."""
-        with self._transaction() as session:
+        with self._reading() as session:
             rows = session.execute(
                 select(ArticleTopicRow, TopicRow.slug)
                 .join(TopicRow, TopicRow.id == ArticleTopicRow.topic_id)
@@ -716,7 +716,7 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         everything = select(ArticleTopicRow.topic_id, func.count()).group_by(
             ArticleTopicRow.topic_id
         )
-        with self._transaction() as session:
+        with self._reading() as session:
             topics = session.execute(
                 select(TopicRow.id, TopicRow.slug, TopicRow.name)
                 .where(TopicRow.active.is_(True))

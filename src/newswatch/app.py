@@ -6,19 +6,17 @@ is one method call on the ``Monitor`` it returns.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from newswatch.config import Config, FetchConfig
-from newswatch.digest.runner import DigestRun, DigestRunner, Preview
 from newswatch.digest.schedule import next_slot
 from newswatch.errors import UsageError
 from newswatch.export import write_export
-from newswatch.fetching.check import CheckReport, check_url
-from newswatch.ingest import FetchSummary, Lease, Progress, make_fetcher, refresh
 from newswatch.model import (
     DaemonStatus,
     Digest,
@@ -26,12 +24,19 @@ from newswatch.model import (
     StatusReport,
     TopicDefinition,
 )
-from newswatch.opml import Outline, write_opml
 from newswatch.search import ArticleFilter, ArticleRecord, SearchHit, parse_search, parse_when
 from newswatch.storage import FeedSyncResult, Storage, open_storage
-from newswatch.tagging.apply import TagSummary, document_of, make_tagger, tag_stored
-from newswatch.tagging.document import Document
-from newswatch.tagging.matcher import Match, Tagger
+
+# Every command imports this module; what only some of them use (fetching, digests, tagging,
+# OPML) is imported where it is used, so that `status` or `search` do not load feedparser,
+# lxml, httpx, Jinja2 or the stemmers first.
+if TYPE_CHECKING:
+    from newswatch.digest.runner import DigestRun, DigestRunner, Preview
+    from newswatch.fetching.check import CheckReport
+    from newswatch.ingest import FetchSummary, Lease, Progress
+    from newswatch.tagging.apply import TagSummary
+    from newswatch.tagging.document import Document
+    from newswatch.tagging.matcher import Match, Tagger
 
 Clock = Callable[[], datetime]
 
@@ -58,11 +63,17 @@ class Monitor:
         self.storage = storage
         self._clock = clock
         self._tagger: Tagger | None = None
-        self.digests = DigestRunner(config, storage, clock)
 
     def now(self) -> datetime:
         """The current time as the monitor sees it (injectable for tests)."""
         return self._clock()
+
+    @functools.cached_property
+    def digests(self) -> DigestRunner:
+        """The digest channels' runner (built on first use: it brings Jinja2 and SMTP)."""
+        from newswatch.digest.runner import DigestRunner
+
+        return DigestRunner(self.config, self.storage, self._clock)
 
     def close(self) -> None:
         """Release the database."""
@@ -99,6 +110,8 @@ class Monitor:
         Raises:
             UsageError: a URL in ``urls`` is not a configured feed.
         """
+        from newswatch.ingest import refresh
+
         for url in urls:
             if self.storage.get_feed(url) is None:
                 raise UsageError(f"{url} is not a configured feed (see 'newswatch feeds list')")
@@ -122,6 +135,8 @@ class Monitor:
     def tagger(self) -> Tagger:
         """The configured topics, compiled (built once per monitor)."""
         if self._tagger is None:
+            from newswatch.tagging.apply import make_tagger
+
             self._tagger = make_tagger(self.storage.list_topics())
         return self._tagger
 
@@ -129,12 +144,16 @@ class Monitor:
         self, *, everything: bool = False, progress: Callable[[int], None] | None = None
     ) -> TagSummary:
         """Tag the untagged articles, or (``everything``) retag all with the current topics."""
+        from newswatch.tagging.apply import tag_stored
+
         return tag_stored(
             self.storage, self.tagger, clock=self._clock, everything=everything, progress=progress
         )
 
     def stored_documents(self) -> Iterator[tuple[str, str, Document]]:
         """Every stored article as (id, title, document), oldest first, read in batches."""
+        from newswatch.tagging.apply import document_of
+
         after = 0
         while True:
             batch = self.storage.articles_to_tag(after_id=after, everything=True)
@@ -146,6 +165,8 @@ class Monitor:
 
     def export_opml(self) -> str:
         """The configured feeds as an OPML document."""
+        from newswatch.opml import Outline, write_opml
+
         outlines = [
             Outline(url=feed.url, title=feed.display_name, html_url=feed.site_url)
             for feed in self.storage.list_feeds()
@@ -338,11 +359,16 @@ def upgrade_database(config: Config) -> UpgradeResult:
 
 def check_feed(url: str, settings: FetchConfig, *, clock: Clock = utc_now) -> CheckReport:
     """Fetch ``url`` once and say whether it is a feed (``feeds check``); nothing is stored."""
+    from newswatch.fetching.check import check_url
+    from newswatch.ingest import make_fetcher
+
     return check_url(url, make_fetcher(settings), now=clock())
 
 
 def tagger_from_config(config: Config) -> Tagger:
     """The configured topics compiled, without a database (``topics match``/``eval``)."""
+    from newswatch.tagging.apply import make_tagger
+
     return make_tagger(topic_definitions(config))
 
 

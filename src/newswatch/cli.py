@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -24,11 +24,9 @@ from newswatch.app import (
     upgrade_database,
 )
 from newswatch.config import Config, FetchConfig, default_config_path, load_config
-from newswatch.daemon import Daemon
 from newswatch.errors import NewswatchError
 from newswatch.export import FORMATS, atomic_output, hit_json, record_json
 from newswatch.files import write_text_atomic
-from newswatch.ingest import FeedResult
 from newswatch.logs import configure_logging
 from newswatch.progress import ProgressBar
 from newswatch.reporting import (
@@ -51,11 +49,13 @@ from newswatch.reporting import (
     topic_json,
 )
 from newswatch.search import ArticleRecord
-from newswatch.tagging.document import Document
-from newswatch.tagging.evaluate import evaluate
-from newswatch.tagging.matcher import Tagger, TopicRule
 from newswatch.tagging.records import BadLine, read_records
-from newswatch.tagging.suggest import suggest_from_file, to_yaml
+
+# Each command imports what only it needs (the daemon, the matcher and its stemmers, topic
+# suggestions) in its own body: every command pays for what is imported here.
+if TYPE_CHECKING:
+    from newswatch.ingest import FeedResult
+    from newswatch.tagging.document import Document
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -299,6 +299,8 @@ def topics_list(state: _State, as_json: bool) -> None:
 @pass_state
 def topics_match(state: _State, file: TextIO) -> None:
     """Tag the articles of a JSON Lines FILE ('-': stdin); print one JSON line per article."""
+    from newswatch.tagging.document import Document
+
     tagger = tagger_from_config(state.config())
     bad = 0
     for item in read_records(file):
@@ -320,6 +322,8 @@ def topics_match(state: _State, file: TextIO) -> None:
 @pass_state
 def topics_eval(state: _State, file: TextIO, errors: bool, as_json: bool) -> None:
     """Measure the topics on labelled JSON Lines: precision, recall and F1 per topic."""
+    from newswatch.tagging.evaluate import evaluate
+
     config = state.config()
     records = []
     for item in read_records(file):
@@ -350,6 +354,8 @@ def topics_suggest(document: Path, max_topics: int, as_json: bool) -> None:
 
     DOCUMENT is plain text or Markdown, read as UTF-8. The drafts are for you to edit.
     """
+    from newswatch.tagging.suggest import suggest_from_file, to_yaml
+
     suggested = suggest_from_file(document, max_topics=max_topics)
     if as_json:
         _print_json([topic.as_json() for topic in suggested])
@@ -369,6 +375,9 @@ def topics_suggest(document: Path, max_topics: int, as_json: bool) -> None:
 @pass_state
 def topics_test(state: _State, query: str, file: TextIO | None, limit: int, as_json: bool) -> None:
     """Show what QUERY matches (in stored articles, or in a file), with evidence."""
+    from newswatch.tagging.document import Document
+    from newswatch.tagging.matcher import Tagger, TopicRule
+
     tagger = Tagger([TopicRule("query", query, 0.0)])
     if file is not None:
         candidates: Iterable[tuple[str, str, Document]] = (
@@ -467,6 +476,8 @@ def run_daemon(state: _State, log_format: str | None, log_level: str | None) -> 
 
     Stops cleanly on SIGTERM or SIGINT; SIGHUP reloads the config.
     """
+    from newswatch.daemon import Daemon
+
     path = state.config_path or default_config_path()
     config = load_config(path)
     level = "debug" if state.verbose > 1 else (log_level or config.logging.level)

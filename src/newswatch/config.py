@@ -637,8 +637,6 @@ def check_queries(path: Path, topics: Sequence[TopicConfig]) -> None:
 
 
 def _expand_feeds(path: Path, sources: Sequence[FeedSource]) -> tuple[FeedSpec, ...]:
-    from newswatch.opml import OpmlError, read_opml
-
     specs: dict[str, FeedSpec] = {}
     for index, source in enumerate(sources):
         if source.url is not None:
@@ -653,6 +651,8 @@ def _expand_feeds(path: Path, sources: Sequence[FeedSource]) -> tuple[FeedSpec, 
             )
             continue
         assert source.opml is not None
+        from newswatch.opml import OpmlError, read_opml  # lxml: only for configs that use OPML
+
         try:
             outlines = read_opml(source.opml)
         except OpmlError as exc:

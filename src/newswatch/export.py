@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from newswatch.digest.render import markdown_text, markdown_url
 from newswatch.errors import NewswatchError, UsageError
 from newswatch.search import ArticleRecord, SearchHit, TopicScore
 
@@ -118,6 +117,10 @@ def write_markdown(records: Iterable[ArticleRecord], out: TextIO) -> int:
     Feed text is escaped (a title cannot open a link or inject markup) and only http(s) links
     are kept, as in digests.
     """
+    # Imported here: the digests' renderer module brings Jinja2, which `search` and
+    # `articles list` (they use this module's JSON helpers) do not need.
+    from newswatch.digest.render import markdown_text, markdown_url
+
     out.write("# newswatch export\n")
     count = 0
     for record in records:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newswatch.digest.runner import DigestRun
-from newswatch.fetching.check import CheckReport
-from newswatch.ingest import FetchSummary
 from newswatch.model import Delivery, Digest, Feed, StatusReport, TopicDefinition
-from newswatch.tagging.evaluate import Evaluation
-from newswatch.tagging.matcher import Match
+
+# For annotations only: every command imports this module, and these bring in the libraries of
+# fetching, digests and tagging.
+if TYPE_CHECKING:
+    from newswatch.digest.runner import DigestRun
+    from newswatch.fetching.check import CheckReport
+    from newswatch.ingest import FetchSummary
+    from newswatch.tagging.evaluate import Evaluation
+    from newswatch.tagging.matcher import Match
 
 
 def iso(value: datetime | None) -> str | None:

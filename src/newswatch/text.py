@@ -33,8 +33,6 @@ import unicodedata
 from typing import Final
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
-from lxml import etree
-
 __all__ = [
     "absolute_url",
     "canonical_url",
@@ -258,11 +256,11 @@ def html_to_text(html: str) -> str:
     # Feeding UTF-8 bytes (lone surrogates replaced) sidesteps lxml's refusal of str input
     # that carries its own encoding declaration.
     data = cleaned.encode("utf-8", "replace")
-    parsers = _PARSERS
+    parsers = _parsers()
     try:
         parsers.text.feed(data)
         result: str = parsers.text.close()
-    except etree.LxmlError:
+    except parsers.error:
         # The recovering HTML parser should never get here; if it does, keep what was read
         # and start the next document on a new parser.
         result = parsers.text_target.close()
@@ -590,6 +588,11 @@ class _Parsers(threading.local):
     """
 
     def __init__(self) -> None:
+        # lxml is imported with the first parser, not with this module: tokens() and the URL
+        # helpers, which every command's config check uses, need none of it.
+        from lxml import etree
+
+        self.error: type[Exception] = etree.LxmlError
         self.text_target = _TextCollector()
         self.text = etree.HTMLParser(
             target=self.text_target,
@@ -602,15 +605,18 @@ class _Parsers(threading.local):
         self.tree = etree.HTMLParser(target=self.tree_target, recover=True)
 
 
-_PARSERS: Final = _Parsers()
+@functools.cache
+def _parsers() -> _Parsers:
+    """The threads' parsers (each thread gets its own on first use)."""
+    return _Parsers()
 
 
 def _parse_tree(html: str) -> list[_Node]:
-    parsers = _PARSERS
+    parsers = _parsers()
     try:
         parsers.tree.feed(html)
         top: list[_Node] = parsers.tree.close()
-    except etree.LxmlError:
+    except parsers.error:
         # The recovering HTML parser should never get here; if it does, keep what was read
         # and start the next document on a new parser.
         top = parsers.tree_target.close()

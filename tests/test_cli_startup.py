@@ -1,0 +1,116 @@
+"""Start-up: the everyday read-only commands load only the libraries they use.
+
+Every command pays for its imports before it does anything. Fetching (feedparser, lxml, httpx),
+digest rendering (Jinja2), the daemon's scheduler, full-text extraction (readability), stemming
+and topic suggestions wait for the commands that need them. Each case runs the real entry point
+in a fresh interpreter, on a database that holds tagged articles, and looks at ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import newswatch
+from builders import BRIEFING_NEWS, rss_document
+from feedserver import FeedServer
+from newswatch.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+TOPICS_FILE = REPO / "config" / "topics.yaml"
+
+#: Modules (and their submodules) that none of the commands below may import. APScheduler's
+#: cron trigger is not among them: validating the config's cron expressions needs it.
+HEAVY = (
+    "jinja2",
+    "feedparser",
+    "lxml",
+    "h11",
+    "httpx",
+    "apscheduler.schedulers",
+    "readability",
+    "bs4",
+    "Stemmer",
+    "newswatch.tagging.suggest",
+)
+
+#: Runs ``newswatch ARGS…`` through the console script's function, then writes the names of
+#: the loaded modules to the file named first.
+CHILD = """\
+import json, sys
+from newswatch.cli import main
+modules_file, sys.argv[1:] = sys.argv[1], sys.argv[2:]
+try:
+    main()
+finally:
+    with open(modules_file, "w", encoding="utf-8") as out:
+        json.dump(sorted(sys.modules), out)
+"""
+
+
+@pytest.fixture(scope="module")
+def briefed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config with a digest channel, over a database holding the briefing's tagged articles."""
+    folder = tmp_path_factory.mktemp("startup")
+    config = folder / "newswatch.yaml"
+    items = [
+        (f"brief-{key}", title, f"https://briefing.example/{key}", body)
+        for key, (title, body) in BRIEFING_NEWS.items()
+    ]
+    with FeedServer() as server:
+        url = server.route(
+            "/briefing.xml",
+            body=rss_document(items, title="Briefing Wire"),
+            headers={"Content-Type": "application/rss+xml"},
+        )
+        settings = {
+            "database": {"url": f"sqlite:///{folder / 'newswatch.db'}"},
+            "feeds": [{"url": url, "name": "Briefing"}],
+            "topics_file": str(TOPICS_FILE),
+            "digests": {"daily": {"markdown": {"dir": str(folder / "digests")}}},
+        }
+        config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+        unset = {"NEWSWATCH_CONFIG": None, "NEWSWATCH_DATABASE_URL": None}
+        result = CliRunner().invoke(cli, ["--config", str(config), "fetch"], env=unset)
+    assert not server.errors
+    assert result.exit_code == 0, result.output
+    return config
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        pytest.param(["status"], f"articles: {len(BRIEFING_NEWS)}", id="status"),
+        pytest.param(["feeds", "list"], "Briefing", id="feeds-list"),
+        pytest.param(["articles", "list"], "Local bakery wins bread award", id="articles-list"),
+        pytest.param(["search", '"security guarantees"'], "1. ", id="search"),
+        pytest.param(["topics", "list"], "security-guarantees", id="topics-list"),
+    ],
+)
+def test_read_only_commands_leave_heavy_libraries_unloaded(
+    briefed: Path, tmp_path: Path, args: list[str], shown: str
+) -> None:
+    modules_file = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    # The interpreter imports the newswatch under test, wherever it was imported from here.
+    source = str(Path(newswatch.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(modules_file), "--config", str(briefed), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert shown in result.stdout
+    loaded = json.loads(modules_file.read_text(encoding="utf-8"))
+    heavy = [h for h in HEAVY if any(m == h or m.startswith(h + ".") for m in loaded)]
+    assert not heavy, f"newswatch {' '.join(args)} imported {', '.join(heavy)}"

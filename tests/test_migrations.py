@@ -12,7 +12,7 @@ from newswatch.errors import SchemaError
 from newswatch.storage import migrations, open_storage
 from newswatch.storage.engine import make_engine
 from newswatch.storage.search import include_name
-from newswatch.storage.tables import Base
+from newswatch.storage.tables import SCHEMA_HEAD, Base
 
 TABLES = {
     "feeds",
@@ -29,6 +29,12 @@ TABLES = {
 def test_single_head() -> None:
     script = ScriptDirectory.from_config(migrations.alembic_config())
     assert len(script.get_heads()) == 1
+
+
+def test_the_schema_head_the_code_knows_is_the_newest_migration() -> None:
+    # Opening a database at SCHEMA_HEAD skips Alembic: a new migration must move it, or
+    # databases would never get the new migration.
+    assert migrations.head_revision() == SCHEMA_HEAD
 
 
 def test_upgrade_and_downgrade(database_url: str) -> None:
@@ -60,6 +66,19 @@ def test_opening_migrates_and_is_idempotent(database_url: str) -> None:
         assert storage.revision() == migrations.head_revision()
     with open_storage(database_url) as storage:  # a second start changes nothing
         assert storage.upgrade() == (migrations.head_revision(), migrations.head_revision())
+
+
+def test_opening_a_database_a_migration_behind_upgrades_it(database_url: str) -> None:
+    with open_storage(database_url):
+        pass
+    engine = make_engine(database_url)
+    try:
+        migrations.downgrade(engine, "-1")
+        assert migrations.current_revision(engine) != SCHEMA_HEAD
+    finally:
+        engine.dispose()
+    with open_storage(database_url) as storage:
+        assert storage.revision() == SCHEMA_HEAD
 
 
 def test_database_from_a_newer_version_is_refused(database_url: str) -> None:

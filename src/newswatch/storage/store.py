@@ -59,6 +59,7 @@ from newswatch.storage.operations import DaemonSupport
 from newswatch.storage.rows import CONTENT_FIELDS, article_of, evidence_of, feed_of, utc
 from newswatch.storage.search import ArticleSearch
 from newswatch.storage.tables import (
+    SCHEMA_HEAD,
     ArticleRow,
     ArticleTopicRow,
     FeedRow,
@@ -117,9 +118,10 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         engine = make_engine(url, busy_timeout=busy_timeout)
         storage = cls(engine, url, busy_timeout)
         try:
-            with engine.connect() as connection:
+            # Read-only: on SQLite, opening never waits for another process's write lock.
+            with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
                 connection.execute(text("SELECT 1"))
-            if migrate:
+            if migrate and not storage._at_head():
                 storage.upgrade()
         except (OperationalError, DBAPIError) as exc:
             engine.dispose()
@@ -156,6 +158,17 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         from newswatch.storage import migrations  # Alembic: not needed by worker processes
 
         return migrations.current_revision(self._engine)
+
+    def _at_head(self) -> bool:
+        """Whether the schema is at ``SCHEMA_HEAD``, read without Alembic (which costs every
+        command about 0.1 s to import and to read its scripts). Any doubt says no, and the
+        caller asks Alembic."""
+        try:
+            with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+                versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+                return versions.scalars().all() == [SCHEMA_HEAD]
+        except DBAPIError:  # no version table yet: an empty database
+            return False
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Apply every pending migration.

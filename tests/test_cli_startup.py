@@ -23,6 +23,7 @@ import newswatch
 from builders import BRIEFING_NEWS, rss_document
 from feedserver import FeedServer
 from newswatch.cli import cli
+from newswatch.prepare import POOL_MIN_FEEDS
 
 REPO = Path(__file__).resolve().parent.parent
 TOPICS_FILE = REPO / "config" / "topics.yaml"
@@ -87,6 +88,30 @@ def briefed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config
 
 
+def _run_child(config: Path, tmp_path: Path, *args: str) -> tuple[str, list[str]]:
+    """Run ``newswatch --config CONFIG ARGS…`` in a fresh interpreter: its output, and the
+    modules it had loaded at the end."""
+    modules_file = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    # The interpreter imports the newswatch under test, wherever it was imported from here.
+    source = str(Path(newswatch.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(modules_file), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(modules_file.read_text(encoding="utf-8"))
+    return result.stdout, loaded
+
+
+def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
@@ -100,20 +125,61 @@ def briefed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_read_only_commands_leave_heavy_libraries_unloaded(
     briefed: Path, tmp_path: Path, args: list[str], shown: str
 ) -> None:
-    modules_file = tmp_path / "modules.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    # The interpreter imports the newswatch under test, wherever it was imported from here.
-    source = str(Path(newswatch.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(modules_file), "--config", str(briefed), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert shown in result.stdout
-    loaded = json.loads(modules_file.read_text(encoding="utf-8"))
-    heavy = [h for h in HEAVY if any(m == h or m.startswith(h + ".") for m in loaded)]
+    output, loaded = _run_child(briefed, tmp_path, *args)
+    assert shown in output
+    heavy = _loaded(loaded, HEAVY)
     assert not heavy, f"newswatch {' '.join(args)} imported {', '.join(heavy)}"
+
+
+def test_a_pass_with_worker_processes_leaves_parsing_and_tagging_to_them(
+    tmp_path: Path,
+) -> None:
+    # The main process downloads and clusters; the workers (and the fork server they come
+    # from) parse, normalise and tag. The main process has no use for those libraries.
+    items = [
+        (f"brief-{key}", title, f"https://briefing.example/{key}", body)
+        for key, (title, body) in BRIEFING_NEWS.items()
+    ]
+    with FeedServer() as server:
+        feeds = [
+            {
+                "url": server.route(
+                    f"/outlet{n}.xml",
+                    body=rss_document(
+                        [
+                            (f"{n}-{guid}", title, f"{link}?o={n}", body)
+                            for guid, title, link, body in items
+                        ],
+                        title=f"Outlet {n}",
+                    ),
+                    headers={"Content-Type": "application/rss+xml"},
+                ),
+                "name": f"Outlet {n}",
+            }
+            for n in range(POOL_MIN_FEEDS)
+        ]
+        settings = {
+            "database": {"url": f"sqlite:///{tmp_path / 'newswatch.db'}"},
+            "fetch": {"workers": 1},
+            "feeds": feeds,
+            "topics_file": str(TOPICS_FILE),
+        }
+        config = tmp_path / "newswatch.yaml"
+        config.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+
+        output, loaded = _run_child(config, tmp_path, "fetch")
+
+    assert not server.errors
+    assert f"{POOL_MIN_FEEDS * len(items)} new articles" in output
+    preparing = _loaded(
+        loaded,
+        (
+            "feedparser",
+            "readability",
+            "Stemmer",
+            "newswatch.fetching.parse",
+            "newswatch.normalize",
+            "newswatch.tagging.matcher",
+        ),
+    )
+    assert not preparing, f"the main process of the pass imported {', '.join(preparing)}"

@@ -22,6 +22,7 @@ from newswatch.model import (
     Digest,
     FeedDeclaration,
     StatusReport,
+    TagSummary,
     TopicDefinition,
 )
 from newswatch.search import ArticleFilter, ArticleRecord, SearchHit, parse_search, parse_when
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from newswatch.digest.runner import DigestRun, DigestRunner, Preview
     from newswatch.fetching.check import CheckReport
     from newswatch.ingest import FetchSummary, Lease, Progress
-    from newswatch.tagging.apply import TagSummary
     from newswatch.tagging.document import Document
     from newswatch.tagging.matcher import Match, Tagger
 
@@ -144,6 +144,10 @@ class Monitor:
         self, *, everything: bool = False, progress: Callable[[int], None] | None = None
     ) -> TagSummary:
         """Tag the untagged articles, or (``everything``) retag all with the current topics."""
+        if not everything and not self.storage.articles_to_tag(limit=1):
+            # After a pass whose worker processes tagged everything: the topics need not be
+            # compiled here (nor the matcher and its stemmers loaded).
+            return TagSummary(0, 0, {})
         from newswatch.tagging.apply import tag_stored
 
         return tag_stored(

@@ -325,6 +325,15 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TagSummary:
+    """What a tagging pass did."""
+
+    articles: int
+    matches: int
+    by_topic: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonStatus:
     """A daemon as ``status`` reports it: its record and whether it looks alive."""
 

@@ -20,18 +20,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from http import HTTPStatus
-from typing import Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from newswatch.fetching.errors import FeedParseError
-from newswatch.fetching.parse import parse_document
 from newswatch.fetching.policy import Failure, Outcome, Success, decide
 from newswatch.fetching.response import FetchError, FetchResponse
 from newswatch.model import Article, Feed, FeedStatus, IngestResult, TopicDefinition, TopicMatch
-from newswatch.normalize import normalize_document, source_hash
 from newswatch.storage import Storage, StorageAddress
-from newswatch.tagging.apply import make_tagger, topic_matches
-from newswatch.tagging.matcher import Tagger
 from newswatch.text import absolute_url
+
+if TYPE_CHECKING:
+    from newswatch.tagging.matcher import Tagger
+
+#: What making articles of a document takes: the feed parser, the normaliser, the tagger. They
+#: are imported when a download is first prepared, so a pass whose worker processes prepare
+#: every download never loads them in the main process (about 10 MiB there); the fork server
+#: the workers come from loads them once for all of them.
+PREPARING_MODULES = ("newswatch.fetching.parse", "newswatch.normalize", "newswatch.tagging.apply")
 
 #: What became of a download: new content, 304, the same body as last time, or an error.
 Kind = Literal["fetched", "not_modified", "unchanged", "failed"]
@@ -72,6 +77,8 @@ class Topics:
     @classmethod
     def compile(cls, definitions: Sequence[TopicDefinition]) -> Topics:
         """Compile stored topic definitions."""
+        from newswatch.tagging.apply import make_tagger
+
         tagger = make_tagger(definitions)
         return cls(tagger, {rule.slug: rule.version for rule in tagger.rules})
 
@@ -111,6 +118,9 @@ def prepare(
     if body_hash == feed.body_hash:
         success = Success(got.headers, body_hash, permanent_redirect=got.permanent_redirect)
         return Prepared(success, "unchanged")
+    from newswatch.fetching.parse import parse_document  # see PREPARING_MODULES
+    from newswatch.normalize import normalize_document, source_hash
+
     try:
         parsed = parse_document(got.body, url=got.final_url, headers=got.headers)
     except FeedParseError as exc:
@@ -142,6 +152,8 @@ def prepare(
     )
     matches = None
     if topics is not None:
+        from newswatch.tagging.apply import topic_matches
+
         matches = {
             a.entry_key: topic_matches(topics.tagger, a, 0, topics.versions) for a in articles
         }
@@ -229,7 +241,7 @@ class PreparePool:
         default_interval: timedelta,
     ) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, *PREPARING_MODULES])
         definitions = None if topics is None else tuple(topics)
         # Workers take turns to write, through this lock: one waiting for SQLite's own lock
         # would sleep in steps of up to 100 ms, one waiting here wakes when it is free.

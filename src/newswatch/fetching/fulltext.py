@@ -13,8 +13,6 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from readability import Document as Readable
-
 from newswatch.text import html_to_text, sanitize_html
 
 # readability logs every candidate it weighs at INFO; that is noise for newswatch's users.
@@ -35,6 +33,9 @@ class PageText:
 
 def extract_main_text(body: bytes, url: str) -> PageText | None:
     """The page's main text, or None when nothing article-like was found."""
+    # readability (and lxml.html with it) only for feeds that ask for full text.
+    from readability import Document as Readable
+
     try:
         summary = Readable(body, url=url).summary(html_partial=True)
     except Exception:  # readability raises plain Exceptions on odd pages; the feed text stays

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from newswatch.model import Article, TopicDefinition, TopicMatch
+from newswatch.model import Article, TagSummary, TopicDefinition, TopicMatch
 from newswatch.storage import Storage
 from newswatch.tagging.document import Document
 from newswatch.tagging.matcher import Tagger, TopicRule
@@ -15,15 +14,6 @@ from newswatch.tagging.matcher import Tagger, TopicRule
 log = logging.getLogger(__name__)
 
 BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class TagSummary:
-    """What a tagging pass did."""
-
-    articles: int
-    matches: int
-    by_topic: dict[str, int]
 
 
 def make_tagger(topics: Sequence[TopicDefinition]) -> Tagger:

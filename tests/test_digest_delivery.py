@@ -163,6 +163,41 @@ def test_preview_status_and_the_ledger_wait_for_no_writer(newsroom: Newsroom) ->
         monitor.close()
 
 
+def test_the_read_only_commands_wait_for_no_writer(
+    newsroom: Newsroom, run_cli: Callable[..., Result]
+) -> None:
+    # The test above opens its monitor before the writer takes the lock. A command opens its
+    # own, and opening one mirrors the config into the database: with nothing to change, that
+    # must not queue for the write lock either, or `status` still waits for the daemon.
+    if not newsroom.database_url.startswith("sqlite"):
+        pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
+    monitor = started(newsroom)
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+    monitor.close()
+    path = newsroom.write_config(
+        None, database={"url": newsroom.database_url, "busy_timeout": "1s"}
+    )
+    writer = sqlite3.connect(newsroom.database_url.removeprefix("sqlite:///"), timeout=0)
+    writer.isolation_level = None
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        for command in (
+            ["status"],
+            ["digest", "preview"],
+            ["digest", "list"],
+            ["feeds", "list"],
+            ["topics", "list"],
+            ["articles", "list"],
+            ["search", "Donbas"],
+        ):
+            result = run_cli("--config", str(path), *command)
+            assert result.exit_code == 0, f"newswatch {' '.join(command)}: {result.output}"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 # -- schedules ---------------------------------------------------------------------------------
 
 

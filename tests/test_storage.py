@@ -20,7 +20,7 @@ from newswatch.model import (
     TopicDefinition,
     TopicMatch,
 )
-from newswatch.storage import Storage
+from newswatch.storage import FeedSyncResult, Storage
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 FEEDS = [
@@ -86,6 +86,44 @@ def test_feeds_mirror_the_config(storage: Storage) -> None:
     assert feed is not None
     assert feed.active
     assert feed.created_at == NOW
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"name": "Renamed"}, id="name"),
+        pytest.param({"interval_seconds": 60}, id="interval"),
+        pytest.param({"full_text": True}, id="full-text"),
+        pytest.param({"backfill": True}, id="backfill"),
+    ],
+)
+def test_each_feed_setting_alone_is_mirrored(storage: Storage, change: dict[str, object]) -> None:
+    # sync_feeds reads first and writes only when something changed: each change on its own
+    # must still count as one.
+    storage.sync_feeds(FEEDS, NOW)
+    changed = [replace(FEEDS[0], **change), FEEDS[1]]  # type: ignore[arg-type]
+    assert storage.sync_feeds(changed, NOW).updated == ("https://one.example/rss",)
+    assert storage.sync_feeds(changed, NOW) == FeedSyncResult()  # and then it is in sync
+
+
+def test_a_feed_removed_alone_then_declared_again(storage: Storage) -> None:
+    storage.sync_feeds(FEEDS, NOW)
+    assert storage.sync_feeds(FEEDS[:1], NOW).deactivated == ("https://two.example/atom",)
+    assert storage.sync_feeds(FEEDS, NOW).reactivated == ("https://two.example/atom",)
+    assert storage.sync_feeds([*FEEDS, replace(FEEDS[0], url="https://three.example/")], NOW).added
+
+
+def test_a_topic_renamed_requeried_or_removed_alone_is_mirrored(storage: Storage) -> None:
+    storage.sync_topics(TOPICS, NOW)
+    renamed = [replace(TOPICS[0], name="Ceasefire talks"), TOPICS[1]]
+    storage.sync_topics(renamed, NOW)
+    assert [t.name for t in storage.list_topics()] == ["Frozen assets", "Ceasefire talks"]
+    requeried = [replace(renamed[0], query="ceasefire"), renamed[1]]
+    assert [t.version for t in storage.sync_topics(requeried, NOW)] == [2, 1]
+    storage.sync_topics(renamed[:1], NOW)
+    assert [t.slug for t in storage.list_topics()] == ["peace-talks"]
+    storage.sync_topics(renamed, NOW)
+    assert [t.slug for t in storage.list_topics()] == ["frozen-assets", "peace-talks"]
 
 
 def test_article_round_trip_and_identity(storage: Storage) -> None:

@@ -217,6 +217,11 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         deactivated: list[str] = []
         reactivated: list[str] = []
         wanted = {d.url: d for d in declared}
+        # Every command opens the monitor with this, nearly always with nothing to change: read
+        # first, so that `status` or a preview does not queue for a daemon's write lock.
+        with self._reading() as session:
+            if _feeds_in_sync(session.scalars(select(FeedRow)), wanted):
+                return FeedSyncResult((), (), (), ())
         with self._transaction() as session:
             _serialize(session, "sync_feeds")
             rows = {row.declared_url: row for row in session.scalars(select(FeedRow))}
@@ -609,6 +614,10 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         Returns:
             The active topics as stored, with their versions and ids.
         """
+        with self._reading() as session:  # nearly always unchanged: see sync_feeds
+            stored = {row.slug: row for row in session.scalars(select(TopicRow))}
+            if _topics_in_sync(stored, topics):
+                return [_topic(stored[t.slug]) for t in topics]
         with self._transaction() as session:
             _serialize(session, "sync_topics")
             rows = {row.slug: row for row in session.scalars(select(TopicRow))}
@@ -1067,6 +1076,42 @@ def _topic(row: TopicRow) -> TopicDefinition:
         version=row.version,
         id=row.id,
     )
+
+
+def _feeds_in_sync(rows: Iterable[FeedRow], wanted: Mapping[str, FeedDeclaration]) -> bool:
+    """Whether ``sync_feeds`` would change none of ``rows`` (keep the two in step)."""
+    seen = set()
+    for row in rows:
+        decl = wanted.get(row.declared_url)
+        if decl is None:
+            if row.active:
+                return False  # to deactivate
+            continue
+        settings = (decl.name, decl.interval_seconds, decl.full_text, decl.backfill)
+        if not row.active or settings != (
+            row.name,
+            row.interval_seconds,
+            row.full_text,
+            row.backfill,
+        ):
+            return False  # to reactivate or update
+        seen.add(row.declared_url)
+    return seen == wanted.keys()  # else some to add
+
+
+def _topics_in_sync(rows: Mapping[str, TopicRow], topics: Sequence[TopicDefinition]) -> bool:
+    """Whether ``sync_topics`` would change none of ``rows`` (keep the two in step)."""
+    for topic in topics:
+        row = rows.get(topic.slug)
+        if (
+            row is None
+            or row.definition_hash != _definition_hash(topic)
+            or not row.active
+            or row.name != topic.name
+        ):
+            return False
+    wanted = {t.slug for t in topics}
+    return not any(row.active and slug not in wanted for slug, row in rows.items())
 
 
 def _definition_hash(topic: TopicDefinition) -> str:

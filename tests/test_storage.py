@@ -113,13 +113,18 @@ def test_a_feed_removed_alone_then_declared_again(storage: Storage) -> None:
     assert storage.sync_feeds([*FEEDS, replace(FEEDS[0], url="https://three.example/")], NOW).added
 
 
-def test_a_topic_renamed_requeried_or_removed_alone_is_mirrored(storage: Storage) -> None:
+def test_a_topic_renamed_requeried_redescribed_or_removed_alone_is_mirrored(
+    storage: Storage,
+) -> None:
     storage.sync_topics(TOPICS, NOW)
     renamed = [replace(TOPICS[0], name="Ceasefire talks"), TOPICS[1]]
     storage.sync_topics(renamed, NOW)
     assert [t.name for t in storage.list_topics()] == ["Frozen assets", "Ceasefire talks"]
     requeried = [replace(renamed[0], query="ceasefire"), renamed[1]]
     assert [t.version for t in storage.sync_topics(requeried, NOW)] == [2, 1]
+    redescribed = [replace(requeried[0], description="Talks on a ceasefire"), requeried[1]]
+    assert [t.version for t in storage.sync_topics(redescribed, NOW)] == [2, 1]  # not a new one
+    assert storage.list_topics()[1].description == "Talks on a ceasefire"
     storage.sync_topics(renamed[:1], NOW)
     assert [t.slug for t in storage.list_topics()] == ["peace-talks"]
     storage.sync_topics(renamed, NOW)

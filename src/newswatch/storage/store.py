@@ -79,6 +79,11 @@ class FeedSyncResult:
     deactivated: tuple[str, ...] = ()
     reactivated: tuple[str, ...] = ()
 
+    @property
+    def changed(self) -> bool:
+        """Whether anything changed at all."""
+        return bool(self.added or self.updated or self.deactivated or self.reactivated)
+
 
 @dataclass(frozen=True, slots=True)
 class StorageAddress:
@@ -212,57 +217,46 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
         New feeds are added (status ``new``, due now); changed settings are updated; feeds no
         longer declared are deactivated, never deleted, so their articles and history stay.
         """
-        added: list[str] = []
-        updated: list[str] = []
-        deactivated: list[str] = []
-        reactivated: list[str] = []
         wanted = {d.url: d for d in declared}
-        # Every command opens the monitor with this, nearly always with nothing to change: read
-        # first, so that `status` or a preview does not queue for a daemon's write lock.
+        # Every command opens the monitor with this, nearly always with nothing to change: it
+        # reads first, so that `status` or a preview does not queue for a daemon's write lock.
         with self._reading() as session:
-            if _feeds_in_sync(session.scalars(select(FeedRow)), wanted):
-                return FeedSyncResult((), (), (), ())
+            if not _feed_changes(_feeds_by_declared_url(session), wanted).changed:
+                return FeedSyncResult()
         with self._transaction() as session:
             _serialize(session, "sync_feeds")
-            rows = {row.declared_url: row for row in session.scalars(select(FeedRow))}
-            for url, decl in wanted.items():
-                row = rows.get(url)
-                if row is None:
-                    session.add(
-                        FeedRow(
-                            declared_url=url,
-                            url=url,
-                            name=decl.name,
-                            status=FeedStatus.NEW.value,
-                            active=True,
-                            interval_seconds=decl.interval_seconds,
-                            full_text=decl.full_text,
-                            backfill=decl.backfill,
-                            redirect_count=0,
-                            consecutive_failures=0,
-                            next_fetch_at=now,
-                            created_at=now,
-                            updated_at=now,
-                        )
+            rows = _feeds_by_declared_url(session)
+            changes = _feed_changes(rows, wanted)
+            for url in changes.added:
+                decl = wanted[url]
+                session.add(
+                    FeedRow(
+                        declared_url=url,
+                        url=url,
+                        name=decl.name,
+                        status=FeedStatus.NEW.value,
+                        active=True,
+                        interval_seconds=decl.interval_seconds,
+                        full_text=decl.full_text,
+                        backfill=decl.backfill,
+                        redirect_count=0,
+                        consecutive_failures=0,
+                        next_fetch_at=now,
+                        created_at=now,
+                        updated_at=now,
                     )
-                    added.append(url)
-                    continue
-                if not row.active:
-                    row.active = True
-                    row.next_fetch_at = now
-                    reactivated.append(url)
-                settings = (decl.name, decl.interval_seconds, decl.full_text, decl.backfill)
-                current = (row.name, row.interval_seconds, row.full_text, row.backfill)
-                if settings != current:
-                    row.name, row.interval_seconds, row.full_text, row.backfill = settings
-                    row.updated_at = now
-                    updated.append(url)
-            for url, row in rows.items():
-                if url not in wanted and row.active:
-                    row.active = False
-                    row.updated_at = now
-                    deactivated.append(url)
-        return FeedSyncResult(tuple(added), tuple(updated), tuple(deactivated), tuple(reactivated))
+                )
+            for url in changes.reactivated:
+                rows[url].active = True
+                rows[url].next_fetch_at = now
+            for url in changes.updated:
+                row = rows[url]
+                row.name, row.interval_seconds, row.full_text, row.backfill = _settings(wanted[url])
+                row.updated_at = now
+            for url in changes.deactivated:
+                rows[url].active = False
+                rows[url].updated_at = now
+        return changes
 
     def list_feeds(self, *, include_inactive: bool = False) -> list[Feed]:
         """Every feed the config declares (and, on request, those it no longer does)."""
@@ -615,13 +609,14 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
             The active topics as stored, with their versions and ids.
         """
         with self._reading() as session:  # nearly always unchanged: see sync_feeds
-            stored = {row.slug: row for row in session.scalars(select(TopicRow))}
-            if _topics_in_sync(stored, topics):
-                return [_topic(stored[t.slug]) for t in topics]
+            rows = _topics_by_slug(session)
+            if not any(_topic_changes(rows, topics)):
+                return [_topic(rows[t.slug]) for t in topics]
         with self._transaction() as session:
             _serialize(session, "sync_topics")
-            rows = {row.slug: row for row in session.scalars(select(TopicRow))}
-            for topic in topics:
+            rows = _topics_by_slug(session)
+            changed, retired = _topic_changes(rows, topics)
+            for topic in changed:
                 digest = _definition_hash(topic)
                 row = rows.get(topic.slug)
                 if row is None:
@@ -631,8 +626,6 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 elif row.definition_hash != digest:
                     row.version += 1
                     row.definition_hash = digest
-                elif row.active and row.name == topic.name:
-                    continue
                 row.name = topic.name
                 row.description = topic.description
                 row.query = topic.query
@@ -640,11 +633,9 @@ class Storage(DigestLedger, DaemonSupport, ArticleSearch):
                 row.threshold = topic.threshold
                 row.active = True
                 row.updated_at = now
-            wanted = {t.slug for t in topics}
-            for slug, row in rows.items():
-                if slug not in wanted and row.active:
-                    row.active = False
-                    row.updated_at = now
+            for slug in retired:
+                rows[slug].active = False
+                rows[slug].updated_at = now
             session.flush()
             return [_topic(rows[t.slug]) for t in topics]
 
@@ -1078,40 +1069,54 @@ def _topic(row: TopicRow) -> TopicDefinition:
     )
 
 
-def _feeds_in_sync(rows: Iterable[FeedRow], wanted: Mapping[str, FeedDeclaration]) -> bool:
-    """Whether ``sync_feeds`` would change none of ``rows`` (keep the two in step)."""
-    seen = set()
-    for row in rows:
-        decl = wanted.get(row.declared_url)
-        if decl is None:
-            if row.active:
-                return False  # to deactivate
+def _feeds_by_declared_url(session: Session) -> dict[str, FeedRow]:
+    return {row.declared_url: row for row in session.scalars(select(FeedRow))}
+
+
+def _settings(decl: FeedDeclaration) -> tuple[str | None, int | None, bool, bool]:
+    return decl.name, decl.interval_seconds, decl.full_text, decl.backfill
+
+
+def _feed_changes(
+    rows: Mapping[str, FeedRow], wanted: Mapping[str, FeedDeclaration]
+) -> FeedSyncResult:
+    """What mirroring the declared feeds onto the stored ``rows`` changes (by declared URL)."""
+    added: list[str] = []
+    updated: list[str] = []
+    reactivated: list[str] = []
+    for url, decl in wanted.items():
+        row = rows.get(url)
+        if row is None:
+            added.append(url)
             continue
-        settings = (decl.name, decl.interval_seconds, decl.full_text, decl.backfill)
-        if not row.active or settings != (
-            row.name,
-            row.interval_seconds,
-            row.full_text,
-            row.backfill,
-        ):
-            return False  # to reactivate or update
-        seen.add(row.declared_url)
-    return seen == wanted.keys()  # else some to add
+        if not row.active:
+            reactivated.append(url)
+        if _settings(decl) != (row.name, row.interval_seconds, row.full_text, row.backfill):
+            updated.append(url)
+    deactivated = [url for url, row in rows.items() if url not in wanted and row.active]
+    return FeedSyncResult(tuple(added), tuple(updated), tuple(deactivated), tuple(reactivated))
 
 
-def _topics_in_sync(rows: Mapping[str, TopicRow], topics: Sequence[TopicDefinition]) -> bool:
-    """Whether ``sync_topics`` would change none of ``rows`` (keep the two in step)."""
-    for topic in topics:
-        row = rows.get(topic.slug)
-        if (
-            row is None
-            or row.definition_hash != _definition_hash(topic)
-            or not row.active
-            or row.name != topic.name
-        ):
-            return False
+def _topics_by_slug(session: Session) -> dict[str, TopicRow]:
+    return {row.slug: row for row in session.scalars(select(TopicRow))}
+
+
+def _topic_changes(
+    rows: Mapping[str, TopicRow], topics: Sequence[TopicDefinition]
+) -> tuple[list[TopicDefinition], list[str]]:
+    """The configured topics to write (new, changed, renamed, redescribed or back again) and
+    the slugs of stored ones to deactivate."""
+    changed = [
+        topic
+        for topic in topics
+        if (row := rows.get(topic.slug)) is None
+        or row.definition_hash != _definition_hash(topic)
+        or not row.active
+        or (row.name, row.description) != (topic.name, topic.description)
+    ]
     wanted = {t.slug for t in topics}
-    return not any(row.active and slug not in wanted for slug, row in rows.items())
+    retired = [slug for slug, row in rows.items() if row.active and slug not in wanted]
+    return changed, retired
 
 
 def _definition_hash(topic: TopicDefinition) -> str:

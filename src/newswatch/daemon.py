@@ -24,6 +24,7 @@ old one (with a logged error) if the new one is invalid.
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import secrets
@@ -49,6 +50,7 @@ from newswatch.errors import ConfigError, NewswatchError
 from newswatch.ingest import Lease
 from newswatch.metrics import Metrics, make_metrics
 from newswatch.model import DaemonInfo
+from newswatch.prepare import PREPARING_MODULES
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,10 @@ class Daemon:
             self._metrics = make_metrics(config.metrics)
             # What start-up built (modules, config, compiled topics) lives as long as the
             # daemon: moved out of the collector's sight, so a full collection during a digest
-            # build or a pass does not walk it again each time.
+            # build or a pass does not walk it again each time. The modules of the jobs, which
+            # commands import only when they need them, are loaded first to be frozen too.
+            for module in ("newswatch.digest.runner", *PREPARING_MODULES):
+                importlib.import_module(module)
             gc.freeze()
             self._start_scheduler(config)
             log.info(

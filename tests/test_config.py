@@ -204,6 +204,13 @@ def test_duplicate_keys_are_refused(write_config: WriteConfig) -> None:
     assert error_of(path, environ={}) == f"{path}:3:3: YAML syntax error: duplicate key 'timeout'"
 
 
+def test_a_list_as_a_key_is_a_syntax_error_not_a_crash(write_config: WriteConfig) -> None:
+    path = write_config("fetch:\n  ? [timeout, retries]\n  : 20s\n")
+    assert error_of(path, environ={}) == (
+        f"{path}:2:5: YAML syntax error: a list or mapping cannot be a key"
+    )
+
+
 def test_missing_config_suggests_init(tmp_path: Path) -> None:
     message = error_of(tmp_path / "nope.yaml", environ={})
     assert "config file not found" in message

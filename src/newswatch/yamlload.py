@@ -28,8 +28,14 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            mark = key_node.start_mark
+        mark = key_node.start_mark
+        try:
+            duplicate = key in mapping
+        except TypeError:  # a list or mapping as a key (`? [a, b]`)
+            raise yaml.constructor.ConstructorError(
+                None, None, "a list or mapping cannot be a key", mark
+            ) from None
+        if duplicate:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping

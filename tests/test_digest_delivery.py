@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,23 @@ def test_preview_records_and_sends_nothing(
     assert not newsroom.digests_dir.exists()
 
 
+@contextmanager
+def _write_locked(newsroom: Newsroom) -> Iterator[Path]:
+    """A config with a 1 s busy timeout, while another connection holds SQLite's write lock
+    (as a daemon storing a big fetch does)."""
+    path = newsroom.write_config(
+        None, database={"url": newsroom.database_url, "busy_timeout": "1s"}
+    )
+    writer = sqlite3.connect(newsroom.database_url.removeprefix("sqlite:///"), timeout=0)
+    writer.isolation_level = None
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        yield path
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_preview_status_and_the_ledger_wait_for_no_writer(newsroom: Newsroom) -> None:
     # Looking at what the daemon holds only reads: on SQLite, a preview or `status` must not
     # queue for the write lock of a daemon storing a big fetch (nor hold the daemon up).
@@ -140,48 +158,32 @@ def test_preview_status_and_the_ledger_wait_for_no_writer(newsroom: Newsroom) ->
     newsroom.publish("wire", "assets")
     newsroom.fetch(monitor)
     monitor.close()
-    path = newsroom.write_config(
-        None, database={"url": newsroom.database_url, "busy_timeout": "1s"}
-    )
-    monitor = make_monitor(load_config(path, environ={}), clock=newsroom.clock)
-    writer = sqlite3.connect(newsroom.database_url.removeprefix("sqlite:///"), timeout=0)
-    writer.isolation_level = None
-    try:
-        writer.execute("BEGIN IMMEDIATE")
-
+    with (
+        _write_locked(newsroom) as path,
+        make_monitor(load_config(path, environ={}), clock=newsroom.clock) as monitor,
+    ):
         (preview,) = monitor.preview_digests()
         report = monitor.status()
         (sent,) = monitor.storage.list_digests()
 
-        assert "Frozen Russian assets" in preview.body.markdown
-        assert "Donbas" not in preview.body.markdown  # taken by the digest sent before
-        assert report.articles == 3
-        assert sent.article_count == 1
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
-        monitor.close()
+    assert "Frozen Russian assets" in preview.body.markdown
+    assert "Donbas" not in preview.body.markdown  # taken by the digest sent before
+    assert report.articles == 3
+    assert sent.article_count == 1
 
 
 def test_the_read_only_commands_wait_for_no_writer(
     newsroom: Newsroom, run_cli: Callable[..., Result]
 ) -> None:
-    # The test above opens its monitor before the writer takes the lock. A command opens its
-    # own, and opening one mirrors the config into the database: with nothing to change, that
-    # must not queue for the write lock either, or `status` still waits for the daemon.
+    # As the commands run them: opening the monitor mirrors the config into the database, and
+    # with nothing to change that must not queue for the write lock either.
     if not newsroom.database_url.startswith("sqlite"):
         pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
     monitor = started(newsroom)
     newsroom.publish("daily", "donbas")
     newsroom.fetch(monitor)
     monitor.close()
-    path = newsroom.write_config(
-        None, database={"url": newsroom.database_url, "busy_timeout": "1s"}
-    )
-    writer = sqlite3.connect(newsroom.database_url.removeprefix("sqlite:///"), timeout=0)
-    writer.isolation_level = None
-    try:
-        writer.execute("BEGIN IMMEDIATE")
+    with _write_locked(newsroom) as path:
         for command in (
             ["status"],
             ["digest", "preview"],
@@ -193,9 +195,6 @@ def test_the_read_only_commands_wait_for_no_writer(
         ):
             result = run_cli("--config", str(path), *command)
             assert result.exit_code == 0, f"newswatch {' '.join(command)}: {result.output}"
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
 
 
 # -- schedules ---------------------------------------------------------------------------------

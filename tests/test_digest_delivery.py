@@ -19,7 +19,7 @@ from click.testing import Result
 
 from builders import Clock
 from newsroom import Newsroom, ledger_items, parts, started
-from newswatch.app import make_monitor
+from newswatch.app import Monitor, make_monitor
 from newswatch.config import load_config
 
 # -- the user's first digest ------------------------------------------------------------------
@@ -129,6 +129,16 @@ def test_preview_records_and_sends_nothing(
     assert not newsroom.digests_dir.exists()
 
 
+def _donbas_fetched_on_sqlite(newsroom: Newsroom) -> Monitor:
+    """A started monitor that has fetched one briefing story (the lock tests are SQLite's)."""
+    if not newsroom.database_url.startswith("sqlite"):
+        pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
+    monitor = started(newsroom)
+    newsroom.publish("daily", "donbas")
+    newsroom.fetch(monitor)
+    return monitor
+
+
 @contextmanager
 def _write_locked(newsroom: Newsroom) -> Iterator[Path]:
     """A config with a 1 s busy timeout, while another connection holds SQLite's write lock
@@ -149,11 +159,7 @@ def _write_locked(newsroom: Newsroom) -> Iterator[Path]:
 def test_preview_status_and_the_ledger_wait_for_no_writer(newsroom: Newsroom) -> None:
     # Looking at what the daemon holds only reads: on SQLite, a preview or `status` must not
     # queue for the write lock of a daemon storing a big fetch (nor hold the daemon up).
-    if not newsroom.database_url.startswith("sqlite"):
-        pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
-    monitor = started(newsroom)
-    newsroom.publish("daily", "donbas")
-    newsroom.fetch(monitor)
+    monitor = _donbas_fetched_on_sqlite(newsroom)
     monitor.send_digests()
     newsroom.publish("wire", "assets")
     newsroom.fetch(monitor)
@@ -177,12 +183,7 @@ def test_the_read_only_commands_wait_for_no_writer(
 ) -> None:
     # As the commands run them: opening the monitor mirrors the config into the database, and
     # with nothing to change that must not queue for the write lock either.
-    if not newsroom.database_url.startswith("sqlite"):
-        pytest.skip(reason="the write lock is SQLite's; PostgreSQL readers never wait")
-    monitor = started(newsroom)
-    newsroom.publish("daily", "donbas")
-    newsroom.fetch(monitor)
-    monitor.close()
+    _donbas_fetched_on_sqlite(newsroom).close()
     with _write_locked(newsroom) as path:
         for command in (
             ["status"],
